@@ -1,0 +1,85 @@
+"""The vetcore hook contract: everything a plugin can implement.
+
+A plugin is any module or object with functions decorated by
+:data:`vetcore.hookimpl` and named after the hooks below.  Plugins are found
+through the ``vetcore`` entry-point group::
+
+    # pyproject.toml of a plugin distribution
+    [project.entry-points.vetcore]
+    my_checks = "my_package.plugin"
+
+vetcore's own loaders and renderers are plugins too (``vetcore.builtin.*``);
+they implement the same hooks and can be disabled the same way.
+
+Registration hooks receive a ``register`` callable; call it once per object::
+
+    from vetcore import Check, Status, CheckResult, hookimpl
+
+    def run(ctx):
+        return CheckResult(status=Status.PASS, metrics={"n": ctx.stamp.n_cadences})
+
+    @hookimpl
+    def vetcore_register_checks(register):
+        register(Check(id="X42", title="My check", run=run))
+
+Compatibility: a plugin module may set ``VETCORE_API = 1`` (the major version of
+this contract it was written for, :data:`vetcore.API_VERSION`).  A plugin that
+declares another major version is reported and skipped, never half-loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.model import Check, Loader, Renderer
+    from vetcore.report import Report
+
+PROJECT_NAME = "vetcore"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def vetcore_register_checks(register: Callable[[Check], None]) -> None:
+    """Register vetting checks: call ``register(check)`` once per :class:`~vetcore.model.Check`.
+
+    Check ids are global: a second plugin registering an existing id is an
+    error that names both plugins.
+    """
+
+
+@hookspec
+def vetcore_register_loaders(register: Callable[[Loader], None]) -> None:
+    """Register data loaders: call ``register(loader)`` once per :class:`~vetcore.model.Loader`.
+
+    For each source the accepting loader with the highest ``priority`` wins.
+    """
+
+
+@hookspec
+def vetcore_register_renderers(register: Callable[[Renderer], None]) -> None:
+    """Register report renderers: call ``register(renderer)`` once per :class:`~vetcore.model.Renderer`.
+
+    Renderer names (``json``, ``html``, ``png``…) are what ``--format`` selects.
+    """
+
+
+@hookspec
+def vetcore_report_finished(report: Report) -> None:
+    """Called after a target's report is complete, before any renderer runs.
+
+    For side effects only (logging, notifications, extra bookkeeping); the
+    report must not be modified.  Exceptions are caught and recorded.
+    """
+
+
+@hookspec
+def vetcore_configure(config: dict[str, Any]) -> None:
+    """Called once with the effective configuration before a run starts.
+
+    Plugins may read their own ``[plugins.<name>]`` table from it.
+    """

@@ -1,0 +1,51 @@
+"""Safe file output: atomic writes and paths that stay inside the output folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from vetcore.errors import VetcoreError
+
+__all__ = ["atomic_write", "inside", "safe_name"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def safe_name(name: str, fallback: str = "target") -> str:
+    """A file-name-safe version of ``name`` (no separators, no leading dots)."""
+    cleaned = _UNSAFE.sub("_", name.strip()).strip("._")
+    return cleaned[:120] or fallback
+
+
+def inside(out_dir: str | os.PathLike[str], *parts: str) -> Path:
+    """Join ``parts`` under ``out_dir`` and refuse anything that escapes it."""
+    root = Path(out_dir).resolve()
+    path = root.joinpath(*parts).resolve()
+    if path != root and root not in path.parents:
+        raise VetcoreError(f"output path {path} would leave the output folder {root}")
+    return path
+
+
+def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+
+    A reader never sees a half-written file, and an existing file is replaced
+    only once the new content is complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,1 @@
+"""Test helpers for vetcore plugin authors (synthetic stamps, fixtures)."""
