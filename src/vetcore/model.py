@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,12 +26,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from astropy.wcs import WCS
 
 __all__ = [
+    "BJD_REFERENCE",
     "Check",
     "CheckResult",
     "Ephemeris",
     "LightCurve",
-    "Loader",
     "LoadOptions",
+    "Loader",
     "Localization",
     "Param",
     "Params",
@@ -42,7 +43,6 @@ __all__ = [
     "Status",
     "Target",
     "TargetContext",
-    "BJD_REFERENCE",
 ]
 
 #: Offset between each mission's time system and BJD_TDB (days).
@@ -52,7 +52,7 @@ BJD_REFERENCE: dict[str, float] = {"BTJD": 2457000.0, "BKJD": 2454833.0, "BJD": 
 FULL_BJD_THRESHOLD = 2_400_000.0
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of a check.
 
     ``pass``: consistent with the signal being on the target.
@@ -67,18 +67,12 @@ class Status(str, enum.Enum):
     ERROR = "error"
     SKIPPED = "skipped"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Scope(str, enum.Enum):
+class Scope(enum.StrEnum):
     """Where a check runs: once per sector stamp, or once per target."""
 
     SECTOR = "sector"
     TARGET = "target"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # --------------------------------------------------------------------------- targets
@@ -151,8 +145,9 @@ class Ephemeris:
         ref = BJD_REFERENCE[time_system] if bjd_ref is None else bjd_ref
         return self.t0 + BJD_REFERENCE[self.time_system] - ref
 
-    def mid_transits(self, tmin: float, tmax: float, time_system: str = "data",
-                     bjd_ref: float | None = None) -> np.ndarray:
+    def mid_transits(
+        self, tmin: float, tmax: float, time_system: str = "data", bjd_ref: float | None = None
+    ) -> np.ndarray:
         """Mid-transit times in ``[tmin, tmax]`` (same system as the bounds)."""
         t0 = self.t0_in(time_system, bjd_ref) if time_system != "data" else self.t0
         n0 = math.ceil((tmin - t0) / self.period)
@@ -163,8 +158,9 @@ class Ephemeris:
 # --------------------------------------------------------------------------- pixel data
 
 
-def _as_float_array(value: Any) -> np.ndarray:
-    return np.asarray(value, dtype=float) if value is not None else value
+def _as_tuple(items: Iterable[Any]) -> tuple[Any, ...]:
+    """Typed ``tuple`` converter (mypy's attrs plugin cannot use the generic builtin)."""
+    return tuple(items)
 
 
 @attrs.frozen(eq=False)
@@ -228,7 +224,9 @@ class Stamp:
         if self.quality is not None and np.shape(self.quality) != (n,):
             raise ValueError(f"{name}: quality shape {np.shape(self.quality)} differs from time ({n},)")
         if self.aperture_mask.shape != (ny, nx):
-            raise ValueError(f"{name}: aperture mask shape {self.aperture_mask.shape} differs from image ({ny}, {nx})")
+            raise ValueError(
+                f"{name}: aperture mask shape {self.aperture_mask.shape} differs from image ({ny}, {nx})"
+            )
         if self.time_system not in BJD_REFERENCE:
             raise ValueError(f"{name}: unknown time system {self.time_system!r}")
 
@@ -274,7 +272,7 @@ class Stamp:
         """The target's (row, col) from its RA/Dec through the WCS."""
         if not self.target.has_position:
             raise ValueError(f"{self.source or self.label}: target has no RA/Dec")
-        row, col = self.sky_to_pixel(self.target.ra, self.target.dec)  # type: ignore[arg-type]
+        row, col = self.sky_to_pixel(self.target.ra, self.target.dec)
         return float(row), float(col)
 
     def sky_to_pixel(self, ra: Any, dec: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -323,7 +321,7 @@ class Localization:
     pixel: tuple[float, float] | None = None
     pixel_covariance: np.ndarray | None = None
     label: str = ""
-    epochs: tuple[Localization, ...] = attrs.field(default=(), converter=tuple)
+    epochs: tuple[Localization, ...] = attrs.field(default=(), converter=_as_tuple)
 
     @property
     def distance_arcsec(self) -> float:
@@ -341,9 +339,16 @@ class Localization:
         return float(np.sqrt(np.trace(self.covariance_arcsec2) / 2.0))
 
     @classmethod
-    def from_pixel(cls, stamp: Stamp, row: float, col: float, covariance_pixels: Any,
-                   method: str, label: str = "",
-                   epochs: Sequence[Localization] = ()) -> Localization:
+    def from_pixel(
+        cls,
+        stamp: Stamp,
+        row: float,
+        col: float,
+        covariance_pixels: Any,
+        method: str,
+        label: str = "",
+        epochs: Sequence[Localization] = (),
+    ) -> Localization:
         """Build a localization from a (row, col) position with a pixel covariance.
 
         The covariance is propagated to the sky through the local WCS Jacobian.
@@ -354,9 +359,17 @@ class Localization:
         (east, north), jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
         cov_sky = jac @ cov_pix @ jac.T
         ra, dec = stamp.pixel_to_sky(row, col)
-        return cls(method=method, ra=float(ra), dec=float(dec), offset_arcsec=(east, north),
-                   covariance_arcsec2=cov_sky, pixel=(float(row), float(col)),
-                   pixel_covariance=cov_pix, label=label, epochs=tuple(epochs))
+        return cls(
+            method=method,
+            ra=float(ra),
+            dec=float(dec),
+            offset_arcsec=(east, north),
+            covariance_arcsec2=cov_sky,
+            pixel=(float(row), float(col)),
+            pixel_covariance=cov_pix,
+            label=label,
+            epochs=tuple(epochs),
+        )
 
 
 MetricValue = float | int | str | bool | None
@@ -374,7 +387,7 @@ class CheckResult:
     """
 
     status: Status = attrs.field(converter=Status)
-    flags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    flags: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
     metrics: Mapping[str, MetricValue] = attrs.field(factory=dict)
     localization: Localization | None = None
     plot_data: Mapping[str, Any] = attrs.field(factory=dict)
@@ -508,9 +521,9 @@ class Check:
     scope: Scope = attrs.field(default=Scope.SECTOR, converter=Scope)
     version: str = "0"
     summary: str = ""
-    params: tuple[Param, ...] = attrs.field(default=(), converter=tuple)
+    params: tuple[Param, ...] = attrs.field(default=(), converter=_as_tuple)
     flags: Mapping[str, str] = attrs.field(factory=dict)
-    requires: tuple[str, ...] = attrs.field(default=("pixels",), converter=tuple)
+    requires: tuple[str, ...] = attrs.field(default=("pixels",), converter=_as_tuple)
     plot: Callable[[CheckResult, Sequence[Any]], None] | None = attrs.field(default=None, repr=False)
     plot_panels: int = 1
     plugin: str = ""

@@ -91,8 +91,12 @@ def pixel_to_offset(stamp: Stamp, row: Any, col: Any, with_jacobian: bool = Fals
     r = float(row) + np.array([h, -h, 0.0, 0.0])
     c = float(col) + np.array([0.0, 0.0, h, -h])
     e, n = sky_offset(*stamp.pixel_to_sky(r, c), ra0, dec0)
-    jac = np.array([[(e[0] - e[1]) / (2 * h), (e[2] - e[3]) / (2 * h)],
-                    [(n[0] - n[1]) / (2 * h), (n[2] - n[3]) / (2 * h)]])
+    jac = np.array(
+        [
+            [(e[0] - e[1]) / (2 * h), (e[2] - e[3]) / (2 * h)],
+            [(n[0] - n[1]) / (2 * h), (n[2] - n[3]) / (2 * h)],
+        ]
+    )
     return (float(east), float(north)), jac
 
 
@@ -103,7 +107,7 @@ def mahalanobis(offset: Any, covariance: Any) -> float:
     if not (np.all(np.isfinite(d)) and np.all(np.isfinite(c))):
         return float("nan")
     try:
-        return float(np.sqrt(max(d @ np.linalg.solve(c, d), 0.0)))
+        return float(np.sqrt(max(float(d @ np.linalg.solve(c, d)), 0.0)))
     except np.linalg.LinAlgError:
         return float("nan")
 

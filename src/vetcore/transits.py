@@ -67,9 +67,15 @@ class TransitWindow:
         return np.sort(np.concatenate([self.before, self.in_transit, self.after]))
 
 
-def transit_windows(stamp: Stamp, ephemeris: Ephemeris, *, in_fraction: float = 0.8,
-                    gap: float = 0.25, width: float = 1.5,
-                    min_coverage: float = 0.0) -> list[TransitWindow]:
+def transit_windows(
+    stamp: Stamp,
+    ephemeris: Ephemeris,
+    *,
+    in_fraction: float = 0.8,
+    gap: float = 0.25,
+    width: float = 1.5,
+    min_coverage: float = 0.0,
+) -> list[TransitWindow]:
     """Per-transit in-transit and local-baseline cadences (see module docstring).
 
     Transits with ``coverage`` below ``min_coverage`` or with no in-transit
@@ -93,8 +99,14 @@ def transit_windows(stamp: Stamp, ephemeris: Ephemeris, *, in_fraction: float = 
         if idx_in.size == 0 or coverage < min_coverage:
             continue
         idx_base = sel & base_mask
-        windows.append(TransitWindow(
-            epoch=int(n), t_mid=float(t0 + n * ephemeris.period), in_transit=idx_in,
-            before=np.flatnonzero(idx_base & (dt < 0)), after=np.flatnonzero(idx_base & (dt > 0)),
-            coverage=float(coverage)))
+        windows.append(
+            TransitWindow(
+                epoch=int(n),
+                t_mid=float(t0 + n * ephemeris.period),
+                in_transit=idx_in,
+                before=np.flatnonzero(idx_base & (dt < 0)),
+                after=np.flatnonzero(idx_base & (dt > 0)),
+                coverage=float(coverage),
+            )
+        )
     return windows

@@ -1,2 +1,120 @@
-def main() -> int:
-    return 0
+"""The ``vetcore`` command: one module per sub-command.
+
+Each module listed in :data:`COMMANDS` exposes ``add_parser(subparsers)``
+(returning its :class:`argparse.ArgumentParser`) and ``run(args) -> int``;
+adding a command is adding its module here.  Command modules import heavy
+libraries only inside ``run`` so that ``vetcore --help`` stays fast.
+
+Exit codes: 0 success (whatever the verdicts), 2 bad usage, configuration or
+input (:class:`~vetcore.errors.VetcoreError`, one line on stderr), 1 internal
+error (one line; ``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from vetcore import __version__
+from vetcore.errors import VetcoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.config import Config
+    from vetcore.plugins import PluginManager
+
+__all__ = ["COMMANDS", "build_parser", "main", "make_plugin_manager", "table"]
+
+COMMANDS: list[str] = [
+    "vetcore.cli.run",
+    "vetcore.cli.checks",
+    "vetcore.cli.plugins",
+]
+
+
+def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Options accepted both before and after the command name."""
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="show tracebacks of errors",
+    )
+    parser.add_argument(
+        "--disable-plugin",
+        action="append",
+        metavar="NAME",
+        dest="disable_plugin" if top else "disable_plugin_cmd",
+        default=[] if top else argparse.SUPPRESS,
+        help="do not load this plugin (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every command of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="vetcore",
+        description="Pixel-level vetting of transiting-planet candidates (TESS, Kepler): "
+        "is the transit on the target star?",
+        epilog="Run 'vetcore COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"vetcore {__version__}")
+    _add_common(parser, top=True)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(name)
+        sub = module.add_parser(subparsers)
+        _add_common(sub, top=False)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def make_plugin_manager(args: argparse.Namespace, config: Config | None = None) -> PluginManager:
+    """A plugin manager honouring ``--disable-plugin`` and ``[plugins] disable``."""
+    from vetcore.plugins import PluginManager
+
+    disabled = list(args.disable_plugin) + list(config.disable_plugins if config is not None else ())
+    return PluginManager(disabled=disabled)
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    """Plain-text table with left-aligned columns."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _error(message: str) -> None:
+    print(f"vetcore: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vetcore`` command; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    args.disable_plugin = list(args.disable_plugin) + list(getattr(args, "disable_plugin_cmd", []))
+    try:
+        return int(args._run(args))
+    except VetcoreError as exc:
+        if args.debug:
+            traceback.print_exc()
+        _error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        print("vetcore: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+            _error(f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return 1

@@ -1,0 +1,298 @@
+"""The report of one target: every check result, with the inputs that produced it.
+
+:class:`Report` is the in-memory record returned by :func:`vetcore.vet`.
+:meth:`Report.to_dict` gives the JSON form described by
+``vetcore/schema/report.schema.json`` (``SCHEMA_VERSION``); :meth:`Report.save`
+hands the report to renderers (``json``, and whatever else plugins provide).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+import vetcore
+from vetcore.errors import ConfigError
+from vetcore.model import Check, CheckResult, Ephemeris, Stamp, Target
+from vetcore.serialize import jsonable, result_to_dict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.plugins import PluginManager
+
+__all__ = ["SCHEMA_VERSION", "Report", "SectorReport", "inputs_hash", "json_schema", "source_identity"]
+
+#: Version of the report.json layout (major.minor; minor bumps only add keys).
+SCHEMA_VERSION = "1.0"
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def target_to_dict(target: Target) -> dict[str, Any]:
+    return {
+        "id": target.id,
+        "ra": target.ra,
+        "dec": target.dec,
+        "magnitude": jsonable(target.magnitude),
+        "magnitude_band": target.magnitude_band,
+    }
+
+
+def ephemeris_to_dict(ephemeris: Ephemeris) -> dict[str, Any]:
+    return {
+        "period_days": ephemeris.period,
+        "t0": ephemeris.t0,
+        "time_system": ephemeris.time_system,
+        "duration_hours": ephemeris.duration_hours,
+        "depth_ppm": jsonable(ephemeris.depth_ppm),
+    }
+
+
+def stamp_to_dict(stamp: Stamp) -> dict[str, Any]:
+    """Description of a stamp for the report (no pixel data)."""
+    target_pixel = None
+    if stamp.target.has_position:
+        row, col = stamp.target_pixel
+        target_pixel = {"row": jsonable(row), "col": jsonable(col)}
+    good = stamp.good
+    times = stamp.time[good]
+    return {
+        "label": stamp.label,
+        "mission": stamp.mission,
+        "sector": int(stamp.sector),
+        "time_system": stamp.time_system,
+        "bjd_ref": float(stamp.bjd_ref),
+        "source": stamp.source,
+        "n_cadences": stamp.n_cadences,
+        "n_good_cadences": int(good.sum()),
+        "cadence_seconds": jsonable(stamp.cadence_seconds),
+        "time_range": [jsonable(times.min()), jsonable(times.max())] if times.size else None,
+        "shape": list(stamp.shape),
+        "pixel_scale_arcsec": jsonable(stamp.pixel_scale_arcsec),
+        "target_pixel": target_pixel,
+        "aperture_source": stamp.aperture_source,
+        "n_aperture_pixels": int(stamp.aperture_mask.sum()),
+    }
+
+
+def source_identity(source: Any) -> str:
+    """A stable string standing for one input source (used by :func:`inputs_hash`).
+
+    A :class:`Stamp` is identified by its source, mission, sector and data shape;
+    an existing file by its absolute path and size; anything else by ``str()``.
+    """
+    if isinstance(source, Stamp):
+        return f"stamp:{source.source}:{source.mission}:{source.sector}:{source.flux.shape}"
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        path = Path(source).resolve()
+        return f"file:{path}:{path.stat().st_size}"
+    return f"source:{source}"
+
+
+def inputs_hash(
+    config: Mapping[str, Any],
+    ephemeris: Ephemeris,
+    sources: Iterable[Any],
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """SHA-256 (hex) of everything that determines a report's results.
+
+    ``config`` is the effective configuration (its ``source`` path is ignored,
+    its content is not), ``sources`` the inputs as given (see
+    :func:`source_identity`), ``extra`` any further options (target overrides,
+    sector selection).  Equal hashes mean a finished report can be reused.
+    """
+    payload = {
+        "config": {k: v for k, v in config.items() if k != "source"},
+        "ephemeris": ephemeris_to_dict(ephemeris),
+        "sources": sorted(source_identity(s) for s in sources),
+        "extra": jsonable(extra or {}),
+    }
+    text = json.dumps(jsonable(payload), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@attrs.define(eq=False)
+class SectorReport:
+    """The results of the sector-scope checks on one stamp, keyed by check id."""
+
+    stamp: Stamp = attrs.field(repr=lambda stamp: stamp.label)
+    results: dict[str, CheckResult] = attrs.field(factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.stamp.label
+
+    def to_dict(self) -> dict[str, Any]:
+        out = stamp_to_dict(self.stamp)
+        out["results"] = {cid: result_to_dict(r) for cid, r in self.results.items()}
+        return out
+
+
+@attrs.define(eq=False, repr=False)
+class Report:
+    """Everything vetcore found about one target.
+
+    ``config`` is the effective configuration (:meth:`vetcore.config.Config.effective`),
+    ``plugins`` the plugins that took part (name, version, origin, error),
+    ``sectors`` the per-stamp results, ``aggregates`` the target-scope results,
+    ``checks`` the :class:`Check` objects that ran (not serialised; used for flag
+    explanations and figures), ``timings`` wall-clock seconds, ``inputs_hash``
+    see :func:`inputs_hash`.
+    """
+
+    target: Target
+    ephemeris: Ephemeris
+    config: dict[str, Any] = attrs.field(factory=dict)
+    plugins: list[dict[str, Any]] = attrs.field(factory=list)
+    sectors: list[SectorReport] = attrs.field(factory=list)
+    aggregates: dict[str, CheckResult] = attrs.field(factory=dict)
+    checks: dict[str, Check] = attrs.field(factory=dict, repr=False)
+    timings: dict[str, Any] = attrs.field(factory=dict)
+    inputs_hash: str = ""
+    vetcore_version: str = vetcore.__version__
+    created: str = attrs.field(factory=_utc_now)
+    plugin_manager: PluginManager | None = attrs.field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for _, result in self.results():
+            counts[result.status.value] = counts.get(result.status.value, 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+        return (
+            f"<Report {self.target.id}: sectors {[s.label for s in self.sectors]}, "
+            f"checks {list(self.checks)}, results: {summary or 'none'}>"
+        )
+
+    # -- access ---------------------------------------------------------------------
+    @property
+    def stamps(self) -> list[Stamp]:
+        return [s.stamp for s in self.sectors]
+
+    def result(self, check_id: str, sector_label: str | None = None) -> CheckResult:
+        """The result of ``check_id`` for one sector (``"S83"``), or its target-level result.
+
+        Without ``sector_label``, a target-scope result, or the sector result when
+        the check ran on exactly one sector.  Raises ``KeyError`` otherwise.
+        """
+        if sector_label is None and check_id in self.aggregates:
+            return self.aggregates[check_id]
+        found = {s.label: s.results[check_id] for s in self.sectors if check_id in s.results}
+        if sector_label is not None:
+            if sector_label not in found:
+                raise KeyError(
+                    f"no result of {check_id} for {sector_label} (have: {', '.join(found) or 'none'})"
+                )
+            return found[sector_label]
+        if len(found) == 1:
+            return next(iter(found.values()))
+        if not found:
+            raise KeyError(f"no result of {check_id} in this report")
+        raise KeyError(f"{check_id} ran on {', '.join(found)}; pass sector_label")
+
+    def results(self) -> list[tuple[str | None, CheckResult]]:
+        """Every result as ``(sector_label or None for target-level, result)``."""
+        rows: list[tuple[str | None, CheckResult]] = [
+            (s.label, r) for s in self.sectors for r in s.results.values()
+        ]
+        rows.extend((None, r) for r in self.aggregates.values())
+        return rows
+
+    def statuses(self) -> list[dict[str, Any]]:
+        """One row per result: check, sector (``None`` for target level), status, flags, message."""
+        return [
+            {
+                "check": r.check,
+                "sector": label,
+                "status": r.status.value,
+                "flags": list(r.flags),
+                "message": r.message,
+            }
+            for label, r in self.results()
+        ]
+
+    def explain(self, result: CheckResult) -> list[tuple[str, str]]:
+        """``(flag, explanation)`` for each flag of ``result``, from the check's declared flags."""
+        from vetcore.runner import RUNNER_FLAGS
+
+        check = self.checks.get(result.check)
+        declared = dict(check.flags) if check is not None else {}
+        return [
+            (f, declared.get(f) or RUNNER_FLAGS.get(f) or "no explanation declared by the check")
+            for f in result.flags
+        ]
+
+    # -- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (see ``schema/report.schema.json``); NaN/inf become ``None``."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "vetcore_version": self.vetcore_version,
+            "created": self.created,
+            "target": target_to_dict(self.target),
+            "ephemeris": ephemeris_to_dict(self.ephemeris),
+            "config": jsonable(self.config),
+            "plugins": [
+                {
+                    "name": p["name"],
+                    "version": p.get("version", ""),
+                    "origin": p.get("origin", ""),
+                    "error": p.get("error"),
+                }
+                for p in self.plugins
+            ],
+            "sectors": [s.to_dict() for s in self.sectors],
+            "aggregates": {cid: result_to_dict(r) for cid, r in self.aggregates.items()},
+            "timings": jsonable(self.timings),
+            "inputs_hash": self.inputs_hash,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON text (strict JSON: no NaN)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def save(
+        self,
+        out_dir: str | os.PathLike[str],
+        formats: Sequence[str] | None = None,
+        pm: PluginManager | None = None,
+    ) -> list[Path]:
+        """Render the report into ``out_dir`` in each format; return the paths written.
+
+        ``formats`` defaults to the configuration's ``output.formats``, else
+        ``["json"]``.  Renderers come from ``pm`` (default: the plugin manager of
+        the run, else a new one).  An unknown format raises :class:`ConfigError`
+        before anything is written.
+        """
+        if formats is None:
+            formats = self.config.get("output", {}).get("formats") or ["json"]
+        if isinstance(formats, str):
+            raise ConfigError(f"formats must be a list of names, got the string {formats!r}")
+        if pm is None:
+            pm = self.plugin_manager
+        if pm is None:
+            from vetcore.plugins import PluginManager
+
+            pm = PluginManager()
+        renderers = [pm.get_renderer(name) for name in formats]
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths: list[Path] = []
+        for renderer in renderers:
+            paths.extend(Path(p) for p in renderer.render(self, out))
+        return paths
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) that ``report.json`` follows."""
+    from importlib.resources import files
+
+    return json.loads(files("vetcore").joinpath("schema", "report.schema.json").read_text(encoding="utf-8"))
