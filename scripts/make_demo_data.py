@@ -28,8 +28,17 @@ from astropy.io import fits
 PERIOD, T0, DURATION_H = 14.2423724, 3540.26317, 4.046
 WINDOW_DAYS = 2.0
 OUT = Path(__file__).resolve().parents[1] / "src" / "vetcore" / "demo" / "data"
-KEEP_COLUMNS = ("TIME", "TIMECORR", "CADENCENO", "FLUX", "FLUX_ERR", "FLUX_BKG", "QUALITY",
-                "POS_CORR1", "POS_CORR2")
+KEEP_COLUMNS = (
+    "TIME",
+    "TIMECORR",
+    "CADENCENO",
+    "FLUX",
+    "FLUX_ERR",
+    "FLUX_BKG",
+    "QUALITY",
+    "POS_CORR1",
+    "POS_CORR2",
+)
 
 
 def sha256(path: Path) -> str:
@@ -40,11 +49,15 @@ def toi5807(src: Path) -> Path:
     # The shared file is trusted project data; users' files never go through pickle.
     with np.load(src, allow_pickle=True) as d:
         time = d["time"]
-        mids = T0 + PERIOD * np.arange(np.ceil((time.min() - T0) / PERIOD), np.floor((time.max() - T0) / PERIOD) + 1)
+        mids = T0 + PERIOD * np.arange(
+            np.ceil((time.min() - T0) / PERIOD), np.floor((time.max() - T0) / PERIOD) + 1
+        )
         keep = np.zeros(time.size, bool)
         for mid in mids:
             keep |= np.abs(time - mid) <= WINDOW_DAYS
-        wcs_header = {str(k): (v if isinstance(v, str) else float(v)) for k, v in d["wcs_header"].item().items()}
+        wcs_header = {
+            str(k): (v if isinstance(v, str) else float(v)) for k, v in d["wcs_header"].item().items()
+        }
         dest = OUT / "toi5807_tic188646744_s83.npz"
         np.savez_compressed(
             dest,
@@ -73,10 +86,15 @@ def koi608(src: Path) -> Path:
 def main(shared: str) -> None:
     root = Path(shared)
     OUT.mkdir(parents=True, exist_ok=True)
-    for src, make in ((root / "toi5807_tic188646744" / "sector83_tpf.npz", toi5807),
-                      (root / "kepler" / "kplr005562784-2011271113734_lpd-targ.fits.gz", koi608)):
+    for src, make in (
+        (root / "toi5807_tic188646744" / "sector83_tpf.npz", toi5807),
+        (root / "kepler" / "kplr005562784-2011271113734_lpd-targ.fits.gz", koi608),
+    ):
         dest = make(src)
-        print(f"  source sha256 {sha256(src)}\n  output sha256 {sha256(dest)} ({dest.stat().st_size / 1e6:.2f} MB)")
+        print(
+            f"  source sha256 {sha256(src)}\n"
+            f"  output sha256 {sha256(dest)} ({dest.stat().st_size / 1e6:.2f} MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,33 @@
-"""Entry point of the vet_diffimg plugin: registers check V09."""
+"""Entry point of the vet_diffimg plugin: registers check V09 (difference-image localization)."""
 
-from vetcore import hookimpl
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vet_diffimg import __version__
+from vet_diffimg.check import CHECK_ID, FLAGS, PARAMS, run
+from vet_diffimg.plot import plot
+from vetcore import Check, Scope, hookimpl
 
 VETCORE_API = 1
 
+CHECK = Check(
+    id=CHECK_ID,
+    title="Difference-image localization",
+    run=run,
+    scope=Scope.SECTOR,
+    version=__version__,
+    summary="Locates the transit source by a PSF fit to the out-of-transit minus in-transit image built "
+    "from local baselines, with empirically calibrated errors (Bryson et al. 2013; Twicken et al. "
+    "2018); fails when the source is excluded from the target.",
+    params=PARAMS,
+    flags=FLAGS,
+    requires=("pixels", "aperture"),
+    plot=plot,
+    plot_panels=3,
+)
+
 
 @hookimpl
-def vetcore_register_checks(register):
-    pass
+def vetcore_register_checks(register: Callable[[Check], None]) -> None:
+    register(CHECK)
