@@ -32,6 +32,7 @@ COMMANDS: list[str] = [
     "vetcore.cli.run",
     "vetcore.cli.checks",
     "vetcore.cli.plugins",
+    "vetcore.cli.demo",
 ]
 
 

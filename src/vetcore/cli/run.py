@@ -128,7 +128,7 @@ def _status_rows(report: Any) -> list[list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     from vetcore.api import vet
-    from vetcore.cli import make_plugin_manager, table
+    from vetcore.cli import make_plugin_manager
     from vetcore.config import load_config
     from vetcore.errors import ConfigError, VetcoreError
     from vetcore.progress import StreamProgress
@@ -170,8 +170,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         for plugin, hook, error in pm.event_errors:
             print(f"vetcore: warning: plugin {plugin} failed in {hook}: {error}", file=sys.stderr)
+    print_summary(report, paths)
+    return 0
+
+
+def print_summary(report: Any, paths: list[Any]) -> None:
+    """The one-screen terminal summary: statuses per check and sector, the verdict, the files."""
+    from vetcore.cli import table
+
     print(f"{report.target.id}: {len(report.sectors)} sector(s), {len(report.checks)} check(s)")
     print(table(_status_rows(report), ["check", "sector", "status", "message"]))
+    for check_id, result in report.aggregates.items():
+        verdict = result.metrics.get("verdict")
+        if verdict:
+            print(f"{check_id} verdict: {verdict} ({result.status.value})")
     for path in paths:
         print(f"wrote {path}")
-    return 0

@@ -1,0 +1,96 @@
+"""``csv`` and ``ecsv`` formats: one summary row per target, for spreadsheets and batch runs.
+
+:func:`summary_row` is the single definition of that row (also used by
+``vetcore batch`` for ``summary.ecsv``): target, ephemeris, sectors, the
+status of every check in every sector (``V08_S83``), target-level results
+(``V25``), the target-level verdict, the best localization offset and errors.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vetcore.io import atomic_write, inside
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.report import Report
+
+__all__ = ["render_csv", "render_ecsv", "summary_row", "summary_table"]
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
+
+
+def summary_row(report: Report) -> dict[str, Any]:
+    """One flat row describing a report (plain str/float/int values, NaN for missing)."""
+    row: dict[str, Any] = {
+        "target": report.target.id,
+        "ra": _number(report.target.ra),
+        "dec": _number(report.target.dec),
+        "period_d": report.ephemeris.period,
+        "t0": report.ephemeris.t0,
+        "duration_h": report.ephemeris.duration_hours,
+        "sectors": " ".join(s.label for s in report.sectors),
+    }
+    errors = []
+    for sector in report.sectors:
+        for check_id, result in sector.results.items():
+            row[f"{check_id}_{sector.label}"] = result.status.value
+            if result.error:
+                errors.append(f"{check_id} {sector.label}: {result.error.strip().splitlines()[-1]}")
+    verdict, best = "", None
+    for check_id, result in report.aggregates.items():
+        row[check_id] = result.status.value
+        verdict = verdict or str(result.metrics.get("verdict", ""))
+        if result.localization is not None:
+            best = best or result.localization
+        if result.error:
+            errors.append(f"{check_id}: {result.error.strip().splitlines()[-1]}")
+    row["verdict"] = verdict
+    row["offset_arcsec"] = best.distance_arcsec if best is not None else math.nan
+    row["offset_sigma"] = best.offset_sigma if best is not None else math.nan
+    row["offset_method"] = best.method if best is not None else ""
+    row["errors"] = "; ".join(errors)
+    return row
+
+
+def summary_table(rows: Iterable[dict[str, Any]]) -> Any:
+    """An astropy Table of summary rows (columns: the union, in first-seen order)."""
+    from astropy.table import Table
+
+    rows = list(rows)
+    names: list[str] = []
+    for row in rows:
+        names.extend(k for k in row if k not in names)
+    columns = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        numeric = all(isinstance(v, (int, float)) or v is None for v in values)
+        columns[name] = [
+            (math.nan if v is None else v) if numeric else ("" if v is None else str(v)) for v in values
+        ]
+    table = Table(columns, names=names) if rows else Table()
+    table.meta["comments"] = ["vetcore summary: one row per target; statuses per check and sector"]
+    return table
+
+
+def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, filename: str) -> list[Path]:
+    buffer = io.StringIO()
+    summary_table([summary_row(report)]).write(buffer, format=fmt)
+    path = inside(out_dir, filename)
+    atomic_write(path, buffer.getvalue())
+    return [path]
+
+
+def render_csv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
+    return _write(report, out_dir, "ascii.csv", "summary.csv")
+
+
+def render_ecsv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
+    return _write(report, out_dir, "ascii.ecsv", "summary.ecsv")
