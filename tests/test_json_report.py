@@ -136,7 +136,9 @@ def test_save_writes_report_json(report, tmp_path):
     assert paths == [(tmp_path / "out" / "report.json").resolve()]
     assert json.loads(paths[0].read_text())["target"]["id"] == "TIC 1"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["report.json"]  # no temporary file left
-    with pytest.raises(ConfigError, match=r"unknown output format 'pdf' \(available: json\)"):
+    with pytest.raises(
+        ConfigError, match=r"unknown output format 'pdf' \(available: csv, ecsv, html, json, png\)"
+    ):
         report.save(tmp_path / "other", formats=["pdf"])
     assert not (tmp_path / "other").exists()
 
