@@ -200,8 +200,8 @@ def test_plugins_listing_and_disable(only_throwaway_plugins, capsys):
         in out
     )
     assert (
-        "vetcore.builtin.renderers 0.1.0  (builtin)\n  hooks: register_renderers\n  renderers: json, html, png, csv, ecsv\n"
-        in out
+        "vetcore.builtin.renderers 0.1.0  (builtin)\n  hooks: register_renderers\n"
+        "  renderers: json, html, png, csv, ecsv\n" in out
     )
     assert main(["--disable-plugin", "vc_cli_toy", "plugins", "--disable-plugin", "vc_cli_broken"]) == 0
     out = capsys.readouterr().out
