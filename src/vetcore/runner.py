@@ -130,6 +130,7 @@ def run_target(
     lightcurve: LightCurve | Mapping[str, LightCurve] | None = None,
     *,
     hash_inputs: str | None = None,
+    precomputed: Mapping[str, SectorReport] | None = None,
 ) -> Report:
     """Run ``checks`` on one target's stamps and return the :class:`Report`.
 
@@ -138,6 +139,8 @@ def run_target(
     by stamp label.  ``lightcurve`` is one light curve for every stamp or a
     mapping from stamp label to light curve.  ``hash_inputs`` is the report's
     :func:`~vetcore.report.inputs_hash` (computed from the stamps when omitted).
+    ``precomputed`` maps stamp labels to sector results already computed
+    elsewhere (e.g. by a batch worker); those sectors are not run again.
     Calls the ``vetcore_report_finished`` hook before returning.
     """
     notify = progress or (lambda kind, **info: None)
@@ -165,6 +168,10 @@ def run_target(
     sector_times: dict[str, float] = {}
     for stamp in stamps:
         t_sector = time.perf_counter()
+        if precomputed is not None and stamp.label in precomputed:
+            sectors.append(precomputed[stamp.label])
+            sector_times[stamp.label] = sum(r.elapsed_s for r in precomputed[stamp.label].results.values())
+            continue
         section = SectorReport(stamp=stamp)
         for check in sector_checks:
             ctx = SectorContext(

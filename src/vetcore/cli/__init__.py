@@ -33,6 +33,8 @@ COMMANDS: list[str] = [
     "vetcore.cli.checks",
     "vetcore.cli.plugins",
     "vetcore.cli.demo",
+    "vetcore.cli.new_plugin",
+    "vetcore.cli.batch",
 ]
 
 

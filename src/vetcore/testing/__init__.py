@@ -38,6 +38,7 @@ from vetcore.model import (
     TargetContext,
 )
 from vetcore.testing.data import shared_data
+from vetcore.testing.files import save_npz
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.plugins import PluginManager
@@ -59,6 +60,7 @@ __all__ = [
     "make_stamp",
     "make_wcs",
     "run_check",
+    "save_npz",
     "shared_data",
 ]
 

@@ -1,0 +1,178 @@
+"""Plan a batch, skip what is already done, run the rest, and write the summary.
+
+A target is *done* when ``DIR/<folder>/report.json`` exists and records the same
+inputs hash (configuration, ephemeris, sources with their sizes, target
+overrides) as this run would; such targets are skipped, everything else is
+(re)computed.  Each target's files are written atomically by its own task, so
+an interrupted batch (Ctrl-C, a killed worker) loses no finished target.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+
+from vetcore.batch.executors import EXECUTORS, TargetJob, default_workers
+from vetcore.batch.table import Candidate, read_table
+from vetcore.batch.tasks import TargetOutcome, ephemeris_of, folder_name, read_row
+from vetcore.config import Config
+from vetcore.errors import ConfigError
+from vetcore.io import atomic_write, inside
+from vetcore.report import inputs_hash
+
+__all__ = ["BatchProgress", "BatchResult", "run_batch"]
+
+
+@attrs.define
+class BatchResult:
+    """Counts, rows and timing of a batch run."""
+
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rows: list[dict[str, Any]] = attrs.field(factory=list)
+    elapsed_s: float = 0.0
+    sector_checks: int = 0
+    peak_rss_mb: float = 0.0
+    summary_paths: list[Path] = attrs.field(factory=list)
+
+
+class BatchProgress:
+    """One line per finished target: done / failed / remaining and throughput."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total, self.stream, self.start = total, stream, time.perf_counter()
+        self.done = self.failed = 0
+
+    def __call__(self, outcome: TargetOutcome) -> None:
+        if outcome.error:
+            self.failed += 1
+        else:
+            self.done += 1
+        finished = self.done + self.failed
+        rate = finished / max(time.perf_counter() - self.start, 1e-9)
+        detail = f"failed: {outcome.error}" if outcome.error else outcome.status
+        print(
+            f"[{finished}/{self.total}] {outcome.name}: {detail}  "
+            f"(done {self.done}, failed {self.failed}, remaining {self.total - finished}; "
+            f"{rate:.2f} targets/s)",
+            file=self.stream if self.stream is not None else sys.stderr,
+            flush=True,
+        )
+
+
+def _hash(candidate: Candidate, effective: dict[str, Any]) -> str:
+    if candidate.problem:
+        return ""
+    extra = {"target": {"id": candidate.name, "ra": candidate.ra, "dec": candidate.dec}, "batch": True}
+    return inputs_hash(effective, ephemeris_of(candidate), candidate.sources, extra)
+
+
+def _finished(out_dir: Path, folder: str, expected: str) -> bool:
+    try:
+        recorded = json.loads((out_dir / folder / "report.json").read_text()).get("inputs_hash")
+    except (OSError, ValueError):
+        return False
+    return bool(expected) and recorded == expected
+
+
+def _check_unique(candidates: Sequence[Candidate]) -> None:
+    seen: dict[str, int] = {}
+    for c in candidates:
+        folder = folder_name(c)
+        if folder in seen:
+            raise ConfigError(
+                f"rows {seen[folder]} and {c.row} both write to the folder {folder!r}; "
+                "give targets distinct names"
+            )
+        seen[folder] = c.row
+
+
+def run_batch(
+    table: str | os.PathLike[str] | Sequence[Candidate],
+    out_dir: str | os.PathLike[str],
+    *,
+    executor: str = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    config: Config | None = None,
+    checks: Sequence[str] | None = None,
+    formats: Sequence[str] = ("json",),
+    progress: Callable[[TargetOutcome], None] | None = None,
+) -> BatchResult:
+    """Vet every candidate of ``table`` into ``out_dir``; see the module docstring."""
+    from vetcore.plugins import PluginManager
+
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor: unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
+    if scheduler and executor != "dask":
+        executor = "dask"
+    cfg = config or Config()
+    candidates = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
+    _check_unique(candidates)
+    pm = PluginManager(disabled=cfg.disable_plugins)
+    for name in formats:
+        pm.get_renderer(name)
+    check_ids = tuple(checks) if checks else None
+    selected = cfg.select_checks(pm, check_ids)
+    effective = cfg.effective(pm, selected)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = BatchResult()
+    start = time.perf_counter()
+
+    jobs, rows_by_folder = [], {}
+    for cand in candidates:
+        folder = folder_name(cand)
+        inside(out, folder)  # refuses names that would escape the output folder
+        digest = _hash(cand, effective)
+        if _finished(out, folder, digest):
+            row = read_row(out, folder)
+            if row is not None:
+                rows_by_folder[folder] = row
+                result.skipped += 1
+                continue
+        jobs.append(
+            TargetJob(
+                cand, cand.sources, (cfg, check_ids), (cfg, check_ids, str(out), tuple(formats), digest)
+            )
+        )
+    workers = workers or default_workers()
+    for outcome in EXECUTORS[executor](jobs, workers, scheduler):
+        rows_by_folder[outcome.folder] = outcome.row
+        result.sector_checks += outcome.n_sector_checks
+        result.peak_rss_mb = max(result.peak_rss_mb, outcome.peak_rss_mb)
+        if outcome.error:
+            result.failed += 1
+        else:
+            result.done += 1
+        if progress is not None:
+            progress(outcome)
+    order = [folder_name(c) for c in candidates]
+    result.rows = [rows_by_folder[f] for f in order if f in rows_by_folder]
+    result.summary_paths = write_summary(out, result.rows)
+    result.elapsed_s = time.perf_counter() - start
+    return result
+
+
+def write_summary(out: Path, rows: list[dict[str, Any]]) -> list[Path]:
+    """``summary.ecsv`` and ``summary.csv``: one row per target, atomically."""
+    from vetcore.renderers.summary import summary_table
+
+    clean = [{k: (math.nan if v is None else v) for k, v in row.items()} for row in rows]
+    table = summary_table(clean)
+    paths = []
+    for name, fmt in (("summary.ecsv", "ascii.ecsv"), ("summary.csv", "ascii.csv")):
+        buffer = io.StringIO()
+        table.write(buffer, format=fmt)
+        paths.append(atomic_write(out / name, buffer.getvalue()))
+    return paths

@@ -1,0 +1,144 @@
+"""The candidate table of ``vetcore batch``: one row per candidate.
+
+Plain layout (CSV or ECSV), one row per candidate:
+
+==========  =====================================================================
+column      meaning
+==========  =====================================================================
+target      name (also the output sub-folder, made file-name safe)
+source      path, glob, folder or identifier; several separated by ``;``;
+            relative paths are relative to the table's folder
+period      orbital period (days)
+t0          mid-transit epoch: BTJD/BKJD, or a full BJD (> 2 400 000)
+duration    total transit duration (hours)
+depth       optional: depth (ppm)
+ra, dec     optional: target position (deg), overriding the data's
+==========  =====================================================================
+
+TOI catalogue layout (the ExoFOP/TESS "TOI list" CSV, read as published): the
+columns are mapped as ``TOI-<Full TOI ID>`` → target, ``TIC <TIC>`` → source (a
+MAST identifier, found in the download cache when offline), ``Orbital Period
+Value`` → period, ``Epoch Value`` → t0 (BTJD in that list; a full BJD is also
+accepted), ``Transit Duration Value`` → duration (hours), ``Transit Depth
+Value`` → depth (ppm), ``TIC Right Ascension``/``TIC Declination`` → ra/dec.
+A ``source`` column, when present, overrides the identifier.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from vetcore.errors import ConfigError
+
+__all__ = ["TOI_COLUMNS", "Candidate", "read_table"]
+
+#: How the TOI catalogue's columns map onto the plain layout.
+TOI_COLUMNS = {
+    "Full TOI ID": "target",
+    "TIC": "source",
+    "Orbital Period Value": "period",
+    "Epoch Value": "t0",
+    "Transit Duration Value": "duration",
+    "Transit Depth Value": "depth",
+    "TIC Right Ascension": "ra",
+    "TIC Declination": "dec",
+}
+REQUIRED = ("target", "source", "period", "t0", "duration")
+
+
+@attrs.frozen
+class Candidate:
+    """One row of the table, validated.  ``problem`` is set (and the rest may be
+    incomplete) when the row itself is unusable; the batch records it as failed."""
+
+    row: int
+    name: str
+    sources: tuple[str, ...] = ()
+    period: float = math.nan
+    t0: float = math.nan
+    duration: float = math.nan
+    depth: float | None = None
+    ra: float | None = None
+    dec: float | None = None
+    problem: str | None = None
+
+
+def _number(value: Any) -> float | None:
+    if value is None or (hasattr(value, "mask") and bool(value.mask)):
+        return None
+    text = str(value).strip()
+    if text in ("", "--", "nan", "NaN"):
+        return None
+    return float(text)
+
+
+def _read(path: Path) -> Any:
+    from astropy.table import Table
+
+    head = path.read_bytes()[:20]
+    is_ecsv = b"%ECSV" in head or path.name.lower().endswith((".ecsv", ".ecsv.gz"))
+    try:
+        if is_ecsv:
+            return Table.read(path, format="ascii.ecsv")
+        return Table.read(path, format="ascii.csv", comment="#")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except Exception as exc:  # astropy raises many types for malformed tables
+        raise ConfigError(f"{path}: cannot read the table ({type(exc).__name__}: {exc})") from None
+
+
+def read_table(path: str | os.PathLike[str]) -> list[Candidate]:
+    """The candidates of a plain or TOI-catalogue table; missing columns are a :class:`ConfigError`."""
+    path = Path(path)
+    table = _read(path)
+    columns = list(table.colnames)
+    toi = "Full TOI ID" in columns and "Orbital Period Value" in columns
+    mapping = {c: c for c in columns} if not toi else {k: v for k, v in TOI_COLUMNS.items() if k in columns}
+    if toi and "source" in columns:
+        mapping = {k: v for k, v in mapping.items() if v != "source"} | {"source": "source"}
+    have = set(mapping.values())
+    missing = [c for c in REQUIRED if c not in have]
+    if missing:
+        layout = "TOI catalogue" if toi else "plain"
+        raise ConfigError(
+            f"{path}: missing column(s) {', '.join(missing)} ({layout} layout; have: {', '.join(columns)})"
+        )
+    base = path.parent
+    candidates = []
+    for i, record in enumerate(table, start=1):
+        values = {dest: record[src] for src, dest in mapping.items()}
+        name = str(values["target"]).strip()
+        if toi:
+            name = f"TOI-{name}"
+            if "source" not in columns:
+                values["source"] = f"TIC {int(values['source'])}"
+        try:
+            sources = tuple(
+                s if not _is_relative_path(s, base) else str(base / s)
+                for s in (part.strip() for part in str(values["source"]).split(";"))
+                if s
+            )
+            numbers = {k: _number(values.get(k)) for k in ("period", "t0", "duration", "depth", "ra", "dec")}
+            for key in ("period", "t0", "duration"):
+                if numbers[key] is None:
+                    raise ValueError(f"{key} is empty")
+            if not sources:
+                raise ValueError("source is empty")
+            candidates.append(
+                Candidate(row=i, name=name or f"row{i}", sources=sources, **numbers)  # type: ignore[arg-type]
+            )
+        except (TypeError, ValueError) as exc:
+            candidates.append(Candidate(row=i, name=name or f"row{i}", problem=f"{path} row {i}: {exc}"))
+    return candidates
+
+
+def _is_relative_path(source: str, base: Path) -> bool:
+    """A relative path that exists beside the table (identifiers such as 'TIC 1' stay as they are)."""
+    if os.path.isabs(source):
+        return False
+    return (base / source).exists() or any(ch in source for ch in "*?[") or "/" in source

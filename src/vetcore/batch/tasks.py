@@ -1,0 +1,203 @@
+"""The two kinds of batch work, as plain functions that pickle to any worker.
+
+* :func:`sector_task` — load one data source of one candidate (usually one
+  sector) and run the sector-scope checks on it;
+* :func:`target_task` — take a candidate's sector outcomes, run the
+  target-scope checks (V25), and write the candidate's reports atomically into
+  its own folder, ``report.json`` last (its presence marks the target done).
+
+Both catch user-level problems (bad files, no transit in the data) and return
+them as an error outcome instead of raising, so one bad target never stops a
+batch.  Each worker process keeps one plugin manager.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from vetcore.batch.table import Candidate
+from vetcore.config import Config
+from vetcore.errors import VetcoreError
+from vetcore.io import atomic_write, inside, safe_name
+from vetcore.model import Ephemeris, Scope, Target
+from vetcore.report import SectorReport
+
+__all__ = [
+    "ROW_FILE",
+    "SectorOutcome",
+    "TargetOutcome",
+    "ephemeris_of",
+    "folder_name",
+    "sector_task",
+    "target_task",
+]
+
+#: Per-target summary row, written next to ``report.json`` (read back when resuming).
+ROW_FILE = "summary_row.json"
+
+
+@attrs.frozen(eq=False)
+class SectorOutcome:
+    """What a sector task returns: the stamps' sector reports, or an error."""
+
+    source: str
+    sectors: tuple[SectorReport, ...] = ()
+    error: str | None = None
+    elapsed_s: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+@attrs.frozen
+class TargetOutcome:
+    """What a target task returns (small: it travels back to the driver).  ``status`` is the
+    target-level verdict when a target-scope check gave one, else ``"done"``/``"failed"``."""
+
+    name: str
+    folder: str
+    status: str
+    row: dict[str, Any]
+    error: str | None = None
+    n_sector_checks: int = 0
+    peak_rss_mb: float = 0.0
+
+
+def folder_name(candidate: Candidate) -> str:
+    """The candidate's output sub-folder: its name made file-name safe, with the row number."""
+    return f"{safe_name(candidate.name)}"
+
+
+def ephemeris_of(candidate: Candidate) -> Ephemeris:
+    return Ephemeris(
+        period=candidate.period, t0=candidate.t0, duration_hours=candidate.duration, depth_ppm=candidate.depth
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _plugin_manager(disabled: tuple[str, ...]) -> Any:
+    from vetcore.plugins import PluginManager
+
+    return PluginManager(disabled=disabled)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (MB): Linux ``VmHWM`` (reset at exec, unlike
+    ``ru_maxrss``, which a spawned worker inherits from its parent), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def _target_override(candidate: Candidate) -> Target:
+    return Target(id=candidate.name, ra=candidate.ra, dec=candidate.dec)
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, VetcoreError) else str(exc)
+
+
+def sector_task(
+    candidate: Candidate, source: str, config: Config, checks: tuple[str, ...] | None
+) -> SectorOutcome:
+    """Load ``source`` for ``candidate`` and run the selected sector-scope checks on each stamp."""
+    from vetcore.api import load
+    from vetcore.runner import run_target
+
+    start = time.perf_counter()
+    try:
+        pm = _plugin_manager(config.disable_plugins)
+        selected = [c for c in config.select_checks(pm, checks) if c.scope == Scope.SECTOR]
+        stamps = load(
+            source,
+            cache_dir=config.cache_dir,
+            offline=config.offline,
+            quality_bitmask=config.quality_bitmask,
+            plugin_manager=pm,
+            target=_target_override(candidate),
+        )
+        target = stamps[0].target
+        report = run_target(stamps, ephemeris_of(candidate), target, selected, config, pm, hash_inputs="")
+        sectors = tuple(report.sectors)
+        error = None
+    except VetcoreError as exc:
+        sectors, error = (), _one_line(exc)
+    except Exception as exc:  # an unexpected failure of one source must not stop the batch
+        sectors, error = (), f"internal error: {_one_line(exc)}\n{traceback.format_exc()}"
+    return SectorOutcome(source, sectors, error, time.perf_counter() - start, _peak_rss_mb())
+
+
+def target_task(
+    candidate: Candidate,
+    outcomes: list[SectorOutcome],
+    config: Config,
+    checks: tuple[str, ...] | None,
+    out_dir: str,
+    formats: tuple[str, ...],
+    inputs_hash: str,
+) -> TargetOutcome:
+    """Run target-scope checks on the sector outcomes and write the reports; never raises."""
+    from vetcore.api import _check_stamps
+    from vetcore.renderers.summary import summary_row
+    from vetcore.runner import run_target
+
+    folder = folder_name(candidate)
+    peak = max([o.peak_rss_mb for o in outcomes] + [_peak_rss_mb()])
+    try:
+        if candidate.problem:
+            raise VetcoreError(candidate.problem)
+        errors = [
+            f"{o.source}: {o.error}" if not o.error.startswith(o.source) else o.error
+            for o in outcomes
+            if o.error
+        ]
+        if errors:
+            raise VetcoreError("; ".join(e.splitlines()[0] for e in errors))
+        pm = _plugin_manager(config.disable_plugins)
+        selected = config.select_checks(pm, checks)
+        sectors = [s for o in outcomes for s in o.sectors]
+        stamps = [s.stamp for s in sectors]
+        eph = ephemeris_of(candidate)
+        _check_stamps(stamps, eph)
+        report = run_target(
+            stamps, eph, stamps[0].target, selected, config, pm,
+            hash_inputs=inputs_hash, precomputed={s.label: s for s in sectors},
+        )  # fmt: skip
+        target_dir = inside(out_dir, folder)
+        ordered = [f for f in formats if f != "json"] + ["json"]  # report.json last: the completion mark
+        row = summary_row(report)
+        row["folder"] = folder
+        target_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(target_dir / ROW_FILE, json.dumps(_plain(row), allow_nan=True))
+        report.save(target_dir, ordered, pm)
+        status = str(row.get("verdict") or "done")
+        n_checks = sum(len(s.results) for s in report.sectors)
+        return TargetOutcome(candidate.name, folder, status, row, None, n_checks, peak)
+    except Exception as exc:  # the batch records the failure and goes on
+        message = _one_line(exc).splitlines()[0]
+        row = {"target": candidate.name, "folder": folder, "errors": message}
+        return TargetOutcome(candidate.name, folder, "failed", row, message, 0, peak)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def read_row(out_dir: str | Path, folder: str) -> dict[str, Any] | None:
+    """The stored summary row of a finished target, or ``None``."""
+    try:
+        return dict(json.loads(Path(out_dir, folder, ROW_FILE).read_text()))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,7 @@
+"""``python -m vetcore.cli``: the same as the ``vetcore`` command."""
+
+import sys
+
+from vetcore.cli import main
+
+sys.exit(main())
