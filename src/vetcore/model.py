@@ -338,6 +338,12 @@ class Localization:
         """Radius-like 1σ uncertainty: √(trace(C)/2)."""
         return float(np.sqrt(np.trace(self.covariance_arcsec2) / 2.0))
 
+    def confusion_radius_arcsec(self, nsigma: float = 3.0) -> float:
+        """Radius (arcsec) within which the source cannot be told apart from another star:
+        ``nsigma`` times the 1σ error along the covariance's major axis (√λ_max)."""
+        eig = np.linalg.eigvalsh(0.5 * (self.covariance_arcsec2 + self.covariance_arcsec2.T))
+        return float(nsigma * np.sqrt(max(float(eig[-1]), 0.0)))
+
     @classmethod
     def from_pixel(
         cls,
@@ -413,7 +419,9 @@ class Param:
     """A documented, typed check parameter.
 
     ``type`` is one of ``float``, ``int``, ``bool``, ``str``; ``choices`` limits
-    a ``str`` parameter; ``unit`` is shown in docs (e.g. ``"arcsec"``).
+    a ``str`` parameter; ``minimum``/``maximum`` bound a number (inclusive, or
+    exclusive when ``exclusive_minimum``/``exclusive_maximum``); ``unit`` is shown
+    in docs (e.g. ``"arcsec"``).  Numbers must be finite.
     """
 
     name: str = attrs.field()
@@ -422,6 +430,10 @@ class Param:
     type: str = attrs.field(default="float")
     choices: tuple[Any, ...] | None = None
     unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
 
     @type.validator
     def _check_type(self, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -441,7 +453,31 @@ class Param:
             raise TypeError(f"expected {self.type}, got {type(value).__name__} {value!r}")
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"must be one of {list(self.choices)}, got {value!r}")
+        if self.type in ("float", "int"):
+            if not math.isfinite(value):
+                raise ValueError(f"must be a finite number{self._range_text()}, got {value!r}")
+            low_bad = self.minimum is not None and (
+                value <= self.minimum if self.exclusive_minimum else value < self.minimum
+            )
+            high_bad = self.maximum is not None and (
+                value >= self.maximum if self.exclusive_maximum else value > self.maximum
+            )
+            if low_bad or high_bad:
+                raise ValueError(f"must be{self._range_text()}, got {value!r}")
         return value
+
+    def _range_text(self) -> str:
+        """`` in [0, 1)``-style text for the allowed range ('' when unbounded)."""
+        if self.minimum is None and self.maximum is None:
+            return ""
+        low = "(-inf" if self.minimum is None else ("(" if self.exclusive_minimum else "[") + f"{self.minimum:g}"
+        high = "inf)" if self.maximum is None else f"{self.maximum:g}" + (")" if self.exclusive_maximum else "]")
+        return f" in {low}, {high}"
+
+    @property
+    def range_text(self) -> str:
+        """The allowed range as text, e.g. ``"[0, 1)"`` ('' when unbounded)."""
+        return self._range_text().removeprefix(" in ")
 
 
 class Params(Mapping[str, Any]):
