@@ -148,7 +148,8 @@ def result_repr(result: CheckResult) -> str:
 _NOTEBOOK_STYLE = (
     "<style>.vetcore-nb table{border-collapse:collapse;margin:.3em 0}"
     ".vetcore-nb td,.vetcore-nb th{border:1px solid #ccc;padding:.15em .5em;text-align:left;"
-    "vertical-align:top;font-size:90%}.vetcore-nb .pass{background:#d9f2d9}.vetcore-nb .fail{background:#f8d0d0}"
+    "vertical-align:top;font-size:90%}.vetcore-nb .pass{background:#d9f2d9}"
+    ".vetcore-nb .fail{background:#f8d0d0}"
     ".vetcore-nb .inconclusive{background:#fff1c2}.vetcore-nb .error{background:#e6d0f0}"
     ".vetcore-nb .skipped{background:#eee}.vetcore-nb img{max-width:100%}</style>"
 )
@@ -321,7 +322,9 @@ def plot_check(
     if spec is None or spec.plot is None:
         raise ValueError(f"check {check} declares no figure")
     if not result.plot_data:
-        raise ValueError(f"{check} has no plot data for this result ({result.status.value}: {result.message})")
+        raise ValueError(
+            f"{check} has no plot data for this result ({result.status.value}: {result.message})"
+        )
     n = spec.plot_panels
     if ax is None:
         import matplotlib.pyplot as plt

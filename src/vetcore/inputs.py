@@ -21,7 +21,6 @@ passed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -73,7 +72,9 @@ def _is_quantity(value: Any) -> bool:
 
 
 def _is_time(value: Any) -> bool:
-    return any(cls.__name__ == "Time" and cls.__module__.startswith("astropy.time") for cls in type(value).__mro__)
+    return any(
+        cls.__name__ == "Time" and cls.__module__.startswith("astropy.time") for cls in type(value).__mro__
+    )
 
 
 def _scalar(value: Any, name: str, unit: str, example: str) -> float:
@@ -86,7 +87,9 @@ def _scalar(value: Any, name: str, unit: str, example: str) -> float:
         try:
             converted = value.to_value(target)
         except u.UnitConversionError:
-            raise ConfigError(f"{name}: expected a quantity convertible to {unit} (e.g. {example}), got {value}") from None
+            raise ConfigError(
+                f"{name}: expected a quantity convertible to {unit} (e.g. {example}), got {value}"
+            ) from None
         if getattr(converted, "ndim", 0):
             raise ConfigError(f"{name}: expected one value, got an array of {converted.size}")
         return float(converted)
@@ -95,14 +98,18 @@ def _scalar(value: Any, name: str, unit: str, example: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}: expected a number in {unit} or an astropy quantity, got {value!r}") from None
+        raise ConfigError(
+            f"{name}: expected a number in {unit} or an astropy quantity, got {value!r}"
+        ) from None
 
 
 def _epoch(value: Any) -> tuple[float, str, list[str]]:
     """``(t0, time_system, notes)`` from a number or an astropy ``Time``."""
     if not _is_time(value):
         if _is_quantity(value):
-            raise ConfigError(f"t0: a Quantity ({value}) has no time system; pass a number or an astropy Time")
+            raise ConfigError(
+                f"t0: a Quantity ({value}) has no time system; pass a number or an astropy Time"
+            )
         return _scalar(value, "t0", "d", "3540.26"), "data", []
     if not value.isscalar:
         raise ConfigError(f"t0: expected one time, got an array of {value.size}")
@@ -121,9 +128,7 @@ def _epoch(value: Any) -> tuple[float, str, list[str]]:
     return jd1 + jd2, "BJD", notes
 
 
-def make_ephemeris(
-    period: Any, t0: Any, duration: Any, depth: Any = None
-) -> tuple[Ephemeris, list[str]]:
+def make_ephemeris(period: Any, t0: Any, duration: Any, depth: Any = None) -> tuple[Ephemeris, list[str]]:
     """An :class:`Ephemeris` and notes from user values (numbers in vetcore's units or astropy types).
 
     ``period`` days, ``t0`` BTJD/BKJD, full BJD or ``Time``, ``duration``
@@ -185,7 +190,8 @@ def check_epoch(ephemeris: Ephemeris, stamps: Sequence[Stamp]) -> None:
 
     A full BJD (or an epoch whose system was stated by an astropy ``Time``) is
     always accepted; a bare number must lie within the mission's observing
-    span (±max(period, 30 d)) or, for TESS, up to ten years after the data.
+    span (:data:`MISSION_SPANS`; for TESS up to ten years after the data) or
+    near the data itself, each ± max(period, 30 d).
     """
     if ephemeris.time_system != "data" or ephemeris.t0 > FULL_BJD_THRESHOLD:
         return
@@ -199,16 +205,18 @@ def check_epoch(ephemeris: Ephemeris, stamps: Sequence[Stamp]) -> None:
     for stamp in stamps:
         start, end = MISSION_SPANS.get(stamp.mission, (None, None))
         times = stamp.time[stamp.good]
-        data_end = float(times.max()) if times.size else None
-        if end is None and data_end is not None:
-            end = data_end + FUTURE_MARGIN_DAYS
-        low = -math.inf if start is None else start - margin
-        high = math.inf if end is None else end + margin
-        if not low <= ephemeris.t0 <= high:
-            span = f"{times.min():.2f}–{times.max():.2f}" if times.size else "no good cadences"
+        if times.size == 0:
+            continue
+        first, last = float(times.min()), float(times.max())
+        if end is None:
+            end = last + FUTURE_MARGIN_DAYS
+        in_mission = (start is None or ephemeris.t0 >= start - margin) and ephemeris.t0 <= end + margin
+        near_data = first - margin <= ephemeris.t0 <= last + margin
+        if not (in_mission or near_data):
             raise ConfigError(
                 f"t0 {ephemeris.t0!r} is not a plausible {stamp.time_system} for {stamp.mission} data "
-                f"({stamp.label} covers {stamp.time_system} {span}){_hint(ephemeris.t0, stamp)}; "
+                f"({stamp.label} covers {stamp.time_system} {first:.2f}–{last:.2f})"
+                f"{_hint(ephemeris.t0, stamp)}; "
                 f"{ACCEPTED_EPOCHS}"
             )
 

@@ -202,7 +202,9 @@ class Report:
         frame.attrs["units"] = units
         return frame
 
-    def plot(self, check: str, sector: str | int | None = None, ax: Any = None, panel: int | None = None) -> Any:
+    def plot(
+        self, check: str, sector: str | int | None = None, ax: Any = None, panel: int | None = None
+    ) -> Any:
         """Draw ``check``'s panels for ``sector`` (``"S83"`` or ``83``) into ``ax``; returns the axes.
 
         ``ax`` is one matplotlib Axes (choose the panel with ``panel`` when the

@@ -42,7 +42,9 @@ def accepts(source: Any) -> bool:
 
 
 def _name(source: Any) -> str:
-    return str(getattr(source, "path", None) or f"<{type(source).__name__} {getattr(source, 'targetid', '')}>")
+    return str(
+        getattr(source, "path", None) or f"<{type(source).__name__} {getattr(source, 'targetid', '')}>"
+    )
 
 
 def _own_cadences(stamp: Stamp, tpf: Any) -> Stamp:

@@ -35,7 +35,9 @@ def _rows(report: Report, results: dict[str, CheckResult]) -> list[tuple[str, Ch
 
 
 def _panels(check: Any, result: CheckResult) -> int:
-    return max(check.plot_panels, 1) if check is not None and check.plot is not None and result.plot_data else 1
+    return (
+        max(check.plot_panels, 1) if check is not None and check.plot is not None and result.plot_data else 1
+    )
 
 
 def pack(widths: list[int], ncols: int) -> list[list[int]]:

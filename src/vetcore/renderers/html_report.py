@@ -97,7 +97,9 @@ def _warnings(report: Report) -> str:
 def header_html(report: Report) -> str:
     """Target, position and ephemeris with full precision (t0, RA and Dec are never rounded)."""
     t, eph = report.target, report.ephemeris
-    position = f"RA {t.ra!r}°, Dec {t.dec!r}° (ICRS)" if t.ra is not None and t.dec is not None else "no position"
+    position = (
+        f"RA {t.ra!r}°, Dec {t.dec!r}° (ICRS)" if t.ra is not None and t.dec is not None else "no position"
+    )
     system = eph.time_system if eph.time_system != "data" else _data_systems(report)
     depth = f" · depth {eph.depth_ppm!r} ppm" if eph.depth_ppm is not None else ""
     return (
