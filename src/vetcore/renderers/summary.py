@@ -8,6 +8,12 @@ verdict, the best localization offset and errors.  :func:`long_rows` gives the
 long form beside it (``summary_long.*``): one row per target, check and sector.
 Numbers are written at full precision (t0, RA and Dec are never rounded) and
 the ECSV columns carry their units (:data:`UNITS`).
+
+``summary.csv`` is opened in spreadsheets, which run a cell starting with ``=``,
+``+``, ``-`` or ``@`` as a formula (CSV injection).  :func:`table_text` writes
+such text cells with a leading apostrophe; numeric columns, and text cells that
+are plain numbers, are written as they are.  ``summary.ecsv`` keeps the text
+unchanged (it is read by programs, not spreadsheets).
 """
 
 from __future__ import annotations
@@ -24,7 +30,17 @@ from vetcore.io import atomic_write, inside
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.report import Report
 
-__all__ = ["UNITS", "long_rows", "long_table", "render_csv", "render_ecsv", "summary_row", "summary_table"]
+__all__ = [
+    "UNITS",
+    "long_rows",
+    "long_table",
+    "neutralised",
+    "render_csv",
+    "render_ecsv",
+    "summary_row",
+    "summary_table",
+    "table_text",
+]
 
 #: Units of the numeric summary columns (astropy unit strings; "" = dimensionless).
 UNITS: dict[str, str] = {
@@ -44,6 +60,11 @@ def _t0_system(report: Report) -> str:
     if report.ephemeris.time_system != "data":
         return report.ephemeris.time_system
     return "/".join(sorted({s.stamp.time_system for s in report.sectors})) or "data"
+
+
+#: First characters that make a spreadsheet evaluate a cell (with tab and carriage return,
+#: which some spreadsheets strip before looking).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _number(value: Any) -> float:
@@ -142,16 +163,38 @@ def long_table(rows: Iterable[dict[str, Any]]) -> Any:
     return table
 
 
+def neutralised(text: str) -> str:
+    """``text`` made inert for a spreadsheet: ``'`` before a leading formula character,
+    unless the whole cell is a number (``-3.5`` stays a number)."""
+    if not text.startswith(FORMULA_START):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
+
+
+def table_text(table: Any, fmt: str) -> str:
+    """``table`` written in astropy format ``fmt``; for CSV, text cells are :func:`neutralised`."""
+    if fmt == "ascii.csv":
+        table = table.copy()
+        for name in table.colnames:
+            if table[name].dtype.kind in "US":
+                table[name] = [neutralised(str(v)) for v in table[name]]
+    buffer = io.StringIO()
+    table.write(buffer, format=fmt)
+    return buffer.getvalue()
+
+
 def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, suffix: str) -> list[Path]:
     paths = []
     for name, table in (
         ("summary", summary_table([summary_row(report)])),
         ("summary_long", long_table(long_rows(report))),
     ):
-        buffer = io.StringIO()
-        table.write(buffer, format=fmt)
         path = inside(out_dir, f"{name}.{suffix}")
-        atomic_write(path, buffer.getvalue())
+        atomic_write(path, table_text(table, fmt))
         paths.append(path)
     return paths
 
