@@ -470,8 +470,14 @@ class Param:
         """`` in [0, 1)``-style text for the allowed range ('' when unbounded)."""
         if self.minimum is None and self.maximum is None:
             return ""
-        low = "(-inf" if self.minimum is None else ("(" if self.exclusive_minimum else "[") + f"{self.minimum:g}"
-        high = "inf)" if self.maximum is None else f"{self.maximum:g}" + (")" if self.exclusive_maximum else "]")
+        low = (
+            "(-inf"
+            if self.minimum is None
+            else ("(" if self.exclusive_minimum else "[") + f"{self.minimum:g}"
+        )
+        high = (
+            "inf)" if self.maximum is None else f"{self.maximum:g}" + (")" if self.exclusive_maximum else "]")
+        )
         return f" in {low}, {high}"
 
     @property
