@@ -323,6 +323,11 @@ class Localization:
     label: str = ""
     epochs: tuple[Localization, ...] = attrs.field(default=(), converter=_as_tuple)
 
+    def __repr__(self) -> str:
+        from vetcore.display import localization_repr
+
+        return localization_repr(self)
+
     @property
     def distance_arcsec(self) -> float:
         return float(np.hypot(*self.offset_arcsec))
@@ -408,6 +413,16 @@ class CheckResult:
     def replace(self, **changes: Any) -> CheckResult:
         return attrs.evolve(self, **changes)
 
+    def __repr__(self) -> str:
+        from vetcore.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from vetcore.display import result_html
+
+        return result_html(self)
+
 
 # --------------------------------------------------------------------------- checks
 
@@ -470,8 +485,14 @@ class Param:
         """`` in [0, 1)``-style text for the allowed range ('' when unbounded)."""
         if self.minimum is None and self.maximum is None:
             return ""
-        low = "(-inf" if self.minimum is None else ("(" if self.exclusive_minimum else "[") + f"{self.minimum:g}"
-        high = "inf)" if self.maximum is None else f"{self.maximum:g}" + (")" if self.exclusive_maximum else "]")
+        low = (
+            "(-inf"
+            if self.minimum is None
+            else ("(" if self.exclusive_minimum else "[") + f"{self.minimum:g}"
+        )
+        high = (
+            "inf)" if self.maximum is None else f"{self.maximum:g}" + (")" if self.exclusive_maximum else "]")
+        )
         return f" in {low}, {high}"
 
     @property
@@ -549,6 +570,9 @@ class Check:
     explains every flag code the check can emit, in words.  ``requires`` names
     the data it needs (``"pixels"``, ``"aperture"``, ``"lightcurve"``,
     ``"localizations"``); the runner skips it when they are missing.
+    ``method`` optionally says in plain words how the check measures (which
+    baseline, which error model, how it differs from common alternatives); the
+    reports show it beside ``summary``.
     """
 
     id: str = attrs.field()
@@ -563,6 +587,7 @@ class Check:
     plot: Callable[[CheckResult, Sequence[Any]], None] | None = attrs.field(default=None, repr=False)
     plot_panels: int = 1
     plugin: str = ""
+    method: str = ""
 
     @id.validator
     def _check_id(self, attribute: attrs.Attribute[Any], value: str) -> None:
