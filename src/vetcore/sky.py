@@ -117,7 +117,8 @@ def pixel_frame(stamp: Stamp) -> dict[str, Any]:
 
     Returns the image shape, the target's (row, col), the pixel scale, and unit
     vectors (Δrow, Δcol) pointing north and east at the target, so a figure can
-    draw a compass and an arcsec scale without the WCS object.
+    draw a compass and an arcsec scale without the WCS object; ``ccd_origin`` is
+    the CCD (row, column) of pixel (0, 0) when the file gives it, else ``None``.
     """
     row, col = stamp.target_pixel
     _, jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
@@ -132,4 +133,5 @@ def pixel_frame(stamp: Stamp) -> dict[str, Any]:
         "aperture": stamp.aperture_mask.astype(int).tolist(),
         "label": stamp.label,
         "mission": stamp.mission,
+        "ccd_origin": stamp.meta.get("ccd_origin"),
     }
