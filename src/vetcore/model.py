@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from vetcore.mission import BJD_OFFSETS, MISSIONS
+
 if TYPE_CHECKING:  # pragma: no cover
     from astropy.wcs import WCS
 
@@ -45,8 +47,8 @@ __all__ = [
     "TargetContext",
 ]
 
-#: Offset between each mission's time system and BJD_TDB (days).
-BJD_REFERENCE: dict[str, float] = {"BTJD": 2457000.0, "BKJD": 2454833.0, "BJD": 0.0}
+#: Offset between each mission's time system and BJD_TDB (days), from :mod:`vetcore.mission`.
+BJD_REFERENCE: dict[str, float] = BJD_OFFSETS
 
 #: An epoch above this value is taken to be a full BJD, not BTJD/BKJD.
 FULL_BJD_THRESHOLD = 2_400_000.0
@@ -234,8 +236,8 @@ class Stamp:
     @property
     def label(self) -> str:
         """Short human label: ``S83`` (TESS sector), ``Q10`` (Kepler), ``C5`` (K2)."""
-        prefix = {"TESS": "S", "Kepler": "Q", "K2": "C"}.get(self.mission, "#")
-        return f"{prefix}{self.sector}"
+        mission = MISSIONS.get(self.mission)
+        return mission.label(self.sector) if mission is not None else f"#{self.sector}"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -598,10 +600,10 @@ class LoadOptions:
     """How sources are turned into stamps.
 
     ``sectors`` restricts what is loaded; ``cache_dir`` is where downloads go;
-    ``offline`` forbids network access; ``quality_bitmask`` is ``"default"``,
-    ``"hard"``, ``"none"`` or an integer; ``target`` overrides the target
-    identity/position found in the files; ``downloader`` replaces the MAST
-    search/download backend (used by tests).
+    ``offline`` forbids network access; ``quality_bitmask`` is a preset of
+    :mod:`vetcore.mission` (``"none"``, ``"default"``, ``"hard"``, ``"hardest"``)
+    or an integer; ``target`` overrides the target identity/position found in the
+    files; ``downloader`` replaces the MAST search/download backend (used by tests).
     """
 
     sectors: tuple[int, ...] | None = None
