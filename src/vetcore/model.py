@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from vetcore import sky
 from vetcore.mission import BJD_OFFSETS, MISSIONS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -265,9 +266,7 @@ class Stamp:
     # -- geometry (delegates to vetcore.sky) ----------------------------------------
     @property
     def pixel_scale_arcsec(self) -> float:
-        from vetcore.sky import pixel_scale_arcsec
-
-        return pixel_scale_arcsec(self.wcs)
+        return sky.pixel_scale_arcsec(self.wcs)
 
     @property
     def target_pixel(self) -> tuple[float, float]:
@@ -279,15 +278,11 @@ class Stamp:
 
     def sky_to_pixel(self, ra: Any, dec: Any) -> tuple[np.ndarray, np.ndarray]:
         """(row, col) of sky positions (deg); vectorised."""
-        from vetcore.sky import sky_to_pixel
-
-        return sky_to_pixel(self.wcs, ra, dec)
+        return sky.sky_to_pixel(self.wcs, ra, dec)
 
     def pixel_to_sky(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]:
         """(ra, dec) in degrees of pixel positions; vectorised."""
-        from vetcore.sky import pixel_to_sky
-
-        return pixel_to_sky(self.wcs, row, col)
+        return sky.pixel_to_sky(self.wcs, row, col)
 
     def replace(self, **changes: Any) -> Stamp:
         return attrs.evolve(self, **changes)
@@ -336,9 +331,7 @@ class Localization:
 
     @property
     def offset_sigma(self) -> float:
-        from vetcore.sky import mahalanobis
-
-        return mahalanobis(self.offset_arcsec, self.covariance_arcsec2)
+        return sky.mahalanobis(self.offset_arcsec, self.covariance_arcsec2)
 
     @property
     def sigma_arcsec(self) -> float:
@@ -366,10 +359,8 @@ class Localization:
 
         The covariance is propagated to the sky through the local WCS Jacobian.
         """
-        from vetcore.sky import pixel_to_offset
-
         cov_pix = _cov2(covariance_pixels)
-        (east, north), jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
+        (east, north), jac = sky.pixel_to_offset(stamp, row, col, with_jacobian=True)
         cov_sky = jac @ cov_pix @ jac.T
         ra, dec = stamp.pixel_to_sky(row, col)
         return cls(
