@@ -8,6 +8,7 @@ order.  The pixel scale always comes from the WCS (TESS ≈ 21″, Kepler ≈ 3.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -45,6 +46,8 @@ class StampGeometry(Protocol):
     def pixel_scale_arcsec(self) -> float: ...
     @property
     def target_pixel(self) -> tuple[float, float]: ...
+    @property
+    def meta(self) -> Mapping[str, Any]: ...
     def pixel_to_sky(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]: ...
 
 
