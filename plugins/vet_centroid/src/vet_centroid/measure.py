@@ -250,16 +250,22 @@ def _local(stamp: Stamp, ephemeris: Ephemeris, p: Params, series: np.ndarray) ->
     in_sel = np.zeros(t.size, bool)
     base_sel = np.zeros(t.size, bool)
     series_out = []
-    for m in mids:  # one entry per transit
+    for m, unstepped in zip(mids, clear[usable], strict=True):  # one entry per transit
         a, b = np.searchsorted(t, [m - geom.base_outer, m + geom.base_outer])
         base_sel[a:b] = True
         i, j = np.searchsorted(t, [m - geom.in_half, m + geom.in_half])
         in_sel[i:j] = True
         step = max(1, (b - a) // 300)
-        series_out.append(
-            {"dt_hours": ((t[a:b:step] - m) * 24).tolist(), "row": ys[a:b:step, 0].tolist(),
-             "col": ys[a:b:step, 1].tolist()}
-        )  # fmt: skip
+        entry = {"dt_hours": ((t[a:b:step] - m) * 24).tolist(), "row": ys[a:b:step, 0].tolist(),
+                 "col": ys[a:b:step, 1].tolist()}  # fmt: skip
+        dtw = t[a:b] - m
+        fit = np.abs(dtw) >= geom.base_inner
+        if unstepped and fit.sum() >= 2 and np.ptp(dtw[fit]) > 0:
+            # the straight-line baseline of this transit (row, col), for the figure
+            slope, level = np.polyfit(dtw[fit], ys[a:b][fit, :2], 1)
+            model = np.outer(t[a:b:step] - m, slope) + level
+            entry["row_model"], entry["col_model"] = model[:, 0].tolist(), model[:, 1].tolist()
+        series_out.append(entry)
     base_sel &= ~in_sel
     c_out = np.median(ys[base_sel], axis=0)
 

@@ -4,7 +4,9 @@ Panel 1: median image with the aperture, the target at its WCS position, the
 out-of-transit centroid, the in-transit shift drawn as an arrow magnified to be
 visible (factor in the legend), and the implied source with its 1, 2, 3σ error
 ellipses.  Panel 2: row and column centroid residuals around each transit (time
-from mid-transit in hours) with the in-transit window shaded.
+from mid-transit in hours) with the in-transit window shaded and, in black,
+the straight-line baseline fitted to each transit's baseline windows (not drawn
+for a transit whose baseline includes a fitted pointing step).
 """
 
 from __future__ import annotations
@@ -56,12 +58,17 @@ def plot(result: CheckResult, axes: Sequence[Any]) -> None:
         _message(ax, "centroid series: global baseline (no per-transit windows)")
         return
     offset = 0.0
+    drawn = False
     for i, s in enumerate(series):
         dt = np.asarray(s["dt_hours"])
-        for key, color in (("row", "tab:blue"), ("col", "tab:green")):
+        for key, color, dark in (("row", "tab:blue", "navy"), ("col", "tab:green", "darkgreen")):
             y = np.asarray(s[key])
-            y = y - np.median(y)
-            ax.plot(dt, y + offset, ".", ms=2, color=color, label=key if i == 0 else None)
+            level = np.median(y)
+            ax.plot(dt, y - level + offset, ".", ms=2, color=color, label=key if i == 0 else None)
+            if f"{key}_model" in s:
+                model = np.asarray(s[f"{key}_model"]) - level + offset
+                ax.plot(dt, model, "-", lw=1.2, color=dark, label="local baseline" if not drawn else None)
+                drawn = True
         offset -= 5 * float(np.nanstd(np.asarray(s["row"]))) or 0.01
     half = data.get("in_half_hours") or 0.0
     ax.axvspan(-half, half, color="0.85", zorder=0, label="in transit")
