@@ -150,3 +150,24 @@ def test_v08_method_text_holds_on_toi5807(report):
         f"{local.metrics['centroid_shift_pixels']:.4f} px ({local.metrics['significance_sigma']:.1f}σ)"
         in method
     )
+
+
+def test_v08_series_carries_and_draws_its_baseline_model(report):
+    """The centroid series figure shows the straight-line baseline V08 fitted around each transit."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    result = report.result("V08", "S83")
+    half_in = result.plot_data["in_half_hours"]
+    for entry in result.plot_data["series"]:
+        dt = np.asarray(entry["dt_hours"])
+        for key in ("row", "col"):
+            model, data = np.asarray(entry[f"{key}_model"]), np.asarray(entry[key])
+            line = np.polyval(np.polyfit(dt, model, 1), dt)
+            assert np.allclose(model, line, rtol=0, atol=1e-9)  # a straight line in time
+            outside = np.abs(dt) > 2 * half_in  # baseline side: residuals centred on the line
+            assert abs(np.mean(data[outside] - model[outside])) < 0.3 * np.std(data[outside])
+    ax = Figure().subplots(1, 2)
+    report.plot("V08", ax=ax)
+    labels = [line.get_label() for line in ax[1].lines]
+    assert labels.count("local baseline") == 1 and len(ax[1].lines) == 4 * len(result.plot_data["series"])
