@@ -47,7 +47,7 @@ def test_neighbour_outside_the_aperture_is_found_in_its_own_pixels(index, label)
 
 
 def test_neighbour_two_pixels_away_fails_and_is_located():
-    case, stamp, truth = _sector(4, "S25")
+    case, stamp, _ = _sector(4, "S25")
     assert not case.truth.on_target and case.truth.host_separation_pix > 2.0
     result = run_check(CHECK, stamp, case.ephemeris)
     assert result.status is Status.FAIL and "OFF_TARGET" in result.flags, result.message
