@@ -12,14 +12,13 @@ import pytest
 
 from vet_diffimg.plugin import CHECK
 from vetcore import Status
-from vetcore.testing import run_check
-from vetcore.testing.population import draw_case
+from vetcore.testing import population, run_check
 
 SEED = 11
 
 
 def _sector(index: int, label: str):
-    case = draw_case(index, SEED)
+    case = population.draw_case(index, SEED)
     stamp = next(s for s in case.stamps if s.label == label)
     truth = next(t for t in case.truth.sectors if t.label == label)
     return case, stamp, truth
