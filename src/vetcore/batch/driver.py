@@ -28,6 +28,7 @@ from vetcore.config import Config
 from vetcore.errors import ConfigError
 from vetcore.io import atomic_write, inside
 from vetcore.plugins import PluginManager
+from vetcore.progress import printable
 from vetcore.report import inputs_hash
 from vetcore.session import Session
 
@@ -62,9 +63,9 @@ class BatchProgress:
             self.done += 1
         finished = self.done + self.failed
         rate = finished / max(time.perf_counter() - self.start, 1e-9)
-        detail = f"failed: {outcome.error}" if outcome.error else outcome.status
+        detail = printable(f"failed: {outcome.error}" if outcome.error else outcome.status)
         print(
-            f"[{finished}/{self.total}] {outcome.name}: {detail}  "
+            f"[{finished}/{self.total}] {printable(outcome.name)}: {detail}  "
             f"(done {self.done}, failed {self.failed}, remaining {self.total - finished}; "
             f"{rate:.2f} targets/s)",
             file=self.stream if self.stream is not None else sys.stderr,

@@ -29,6 +29,7 @@ import attrs
 from vetcore.batch.table import Candidate
 from vetcore.errors import VetcoreError
 from vetcore.io import atomic_write, inside, safe_name
+from vetcore.loaders.checks import check_target_on_stamp
 from vetcore.model import Ephemeris, Target
 from vetcore.report import SectorReport
 from vetcore.session import Session, SessionSpec, check_stamps
@@ -100,6 +101,10 @@ def _target_override(candidate: Candidate) -> Target:
     return Target(id=candidate.name, ra=candidate.ra, dec=candidate.dec)
 
 
+def _position_from(candidate: Candidate) -> str | None:
+    return f"the ra/dec columns of row {candidate.row}" if candidate.ra is not None else None
+
+
 def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if not isinstance(exc, VetcoreError) else str(exc)
 
@@ -110,6 +115,8 @@ def sector_task(candidate: Candidate, source: str, spec: SessionSpec) -> SectorO
     try:
         session = Session.from_spec(spec)
         stamps = session.load(source, target=_target_override(candidate))
+        for stamp in stamps:
+            check_target_on_stamp(stamp, _position_from(candidate))
         eph = ephemeris_of(candidate)
         sectors = tuple(session.run_sector(stamp, eph) for stamp in stamps)
         error = None
@@ -147,7 +154,7 @@ def target_task(
         sectors = [s for o in outcomes for s in o.sectors]
         stamps = [s.stamp for s in sectors]
         eph = ephemeris_of(candidate)
-        check_stamps(stamps, eph)
+        check_stamps(stamps, eph, _position_from(candidate))
         report = session.run_target(
             stamps, eph, hash_inputs=inputs_hash, precomputed={s.label: s for s in sectors}
         )
