@@ -10,23 +10,44 @@ status of every check in every sector (``V08_S83``), target-level results
 such text cells with a leading apostrophe; numeric columns, and text cells that
 are plain numbers, are written as they are.  ``summary.ecsv`` keeps the text
 unchanged (it is read by programs, not spreadsheets).
+
+Summary files gather targets: :func:`update_summary` adds or replaces rows
+(keyed by ``target``) in an existing ``summary.csv``/``summary.ecsv`` under an
+exclusive lock (``.summary.lock``, :func:`fcntl.flock`), so runs and batches
+writing into one folder, even at the same time, never lose each other's rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vetcore.errors import VetcoreError
 from vetcore.io import atomic_write, inside
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.report import Report
 
-__all__ = ["neutralised", "render_csv", "render_ecsv", "summary_row", "summary_table", "table_text"]
+__all__ = [
+    "SUMMARY_FILES",
+    "neutralised",
+    "read_summary",
+    "render_csv",
+    "render_ecsv",
+    "summary_row",
+    "summary_table",
+    "table_text",
+    "update_summary",
+]
+
+#: Summary file of each astropy table format.
+SUMMARY_FILES = {"ascii.ecsv": "summary.ecsv", "ascii.csv": "summary.csv"}
+LOCK_FILE = ".summary.lock"
 
 #: First characters that make a spreadsheet evaluate a cell (with tab and carriage return,
 #: which some spreadsheets strip before looking).
@@ -114,15 +135,78 @@ def table_text(table: Any, fmt: str) -> str:
     return buffer.getvalue()
 
 
-def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, filename: str) -> list[Path]:
-    path = inside(out_dir, filename)
-    atomic_write(path, table_text(summary_table([summary_row(report)]), fmt))
-    return [path]
+def _plain_value(value: Any, fmt: str) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and fmt == "ascii.csv" and value[:1] == "'" and value[1:2] in FORMULA_START:
+        value = value[1:]  # undo neutralised()
+    return value
+
+
+def read_summary(path: str | os.PathLike[str], fmt: str) -> list[dict[str, Any]]:
+    """The rows of an existing summary file (text as it was before :func:`neutralised`;
+    empty numeric cells as ``None``)."""
+    import numpy as np
+    from astropy.table import Table
+
+    try:
+        table = Table.read(path, format=fmt)
+    except Exception as exc:  # astropy raises many types for a damaged table
+        raise VetcoreError(
+            f"{path}: cannot read the existing summary to add rows to it ({type(exc).__name__}: {exc}); "
+            "move it away or choose another --out"
+        ) from None
+    columns = {}
+    for name in table.colnames:
+        column = table[name]
+        mask = np.ma.getmaskarray(column)
+        empty = "" if column.dtype.kind in "US" else None
+        columns[name] = [empty if mask[i] else _plain_value(column[i], fmt) for i in range(len(table))]
+    return [{name: values[i] for name, values in columns.items()} for i in range(len(table))]
+
+
+@contextlib.contextmanager
+def _summary_lock(out_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _merged(existing: list[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``existing`` with rows of the same target replaced in place, then the new targets."""
+    new = {str(r.get("target")): r for r in rows}
+    merged = [new.pop(str(r.get("target")), r) for r in existing]
+    return merged + [r for r in rows if str(r.get("target")) in new]
+
+
+def update_summary(
+    out_dir: str | os.PathLike[str],
+    rows: Sequence[dict[str, Any]],
+    formats: Sequence[str] = tuple(SUMMARY_FILES),
+) -> list[Path]:
+    """Add ``rows`` to the summary files of ``out_dir`` (replacing rows of the same targets)."""
+    out = Path(out_dir)
+    paths = []
+    with _summary_lock(out):
+        for fmt in formats:
+            path = inside(out, SUMMARY_FILES[fmt])
+            existing = read_summary(path, fmt) if path.exists() else []
+            merged = _merged(existing, rows)
+            paths.append(atomic_write(path, table_text(summary_table(merged), fmt)))
+    return paths
 
 
 def render_csv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return _write(report, out_dir, "ascii.csv", "summary.csv")
+    return update_summary(out_dir, [summary_row(report)], ["ascii.csv"])
 
 
 def render_ecsv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return _write(report, out_dir, "ascii.ecsv", "summary.ecsv")
+    return update_summary(out_dir, [summary_row(report)], ["ascii.ecsv"])
