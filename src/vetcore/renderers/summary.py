@@ -1,9 +1,13 @@
-"""``csv`` and ``ecsv`` formats: one summary row per target, for spreadsheets and batch runs.
+"""``csv`` and ``ecsv`` formats: summary tables for spreadsheets and batch runs.
 
-:func:`summary_row` is the single definition of that row (also used by
-``vetcore batch`` for ``summary.ecsv``): target, ephemeris, sectors, the
-status of every check in every sector (``V08_S83``), target-level results
-(``V25``), the target-level verdict, the best localization offset and errors.
+:func:`summary_row` is the single definition of the wide row, one per target
+(also used by ``vetcore batch`` for ``summary.ecsv``): target, position,
+ephemeris with the time system of t0, sectors, the status of every check in
+every sector (``V08_S83``), target-level results (``V25``), the target-level
+verdict, the best localization offset and errors.  :func:`long_rows` gives the
+long form beside it (``summary_long.*``): one row per target, check and sector.
+Numbers are written at full precision (t0, RA and Dec are never rounded) and
+the ECSV columns carry their units (:data:`UNITS`).
 
 ``summary.csv`` is opened in spreadsheets, which run a cell starting with ``=``,
 ``+``, ``-`` or ``@`` as a formula (CSV injection).  :func:`table_text` writes
@@ -11,10 +15,10 @@ such text cells with a leading apostrophe; numeric columns, and text cells that
 are plain numbers, are written as they are.  ``summary.ecsv`` keeps the text
 unchanged (it is read by programs, not spreadsheets).
 
-Summary files gather targets: :func:`update_summary` adds or replaces rows
-(keyed by ``target``) in an existing ``summary.csv``/``summary.ecsv`` under an
-exclusive lock (``.summary.lock``, :func:`fcntl.flock`), so runs and batches
-writing into one folder, even at the same time, never lose each other's rows.
+Summary files gather targets: :func:`update_summary` adds or replaces a
+target's rows in an existing summary file under an exclusive lock
+(``.summary.lock``, :func:`fcntl.flock`), so runs and batches writing into one
+folder, even at the same time, never lose each other's rows.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import contextlib
 import io
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +38,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from vetcore.report import Report
 
 __all__ = [
-    "SUMMARY_FILES",
+    "SUFFIXES",
+    "UNITS",
+    "long_rows",
+    "long_table",
     "neutralised",
     "read_summary",
     "render_csv",
@@ -45,9 +52,29 @@ __all__ = [
     "update_summary",
 ]
 
-#: Summary file of each astropy table format.
-SUMMARY_FILES = {"ascii.ecsv": "summary.ecsv", "ascii.csv": "summary.csv"}
+#: File suffix of each astropy table format.
+SUFFIXES = {"ascii.ecsv": "ecsv", "ascii.csv": "csv"}
 LOCK_FILE = ".summary.lock"
+
+#: Units of the numeric summary columns (astropy unit strings; "" = dimensionless).
+UNITS: dict[str, str] = {
+    "ra": "deg",
+    "dec": "deg",
+    "period_d": "d",
+    "t0": "d",
+    "duration_h": "h",
+    "offset_arcsec": "arcsec",
+    "offset_sigma": "",
+    "offset_error_arcsec": "arcsec",
+}
+
+
+def _t0_system(report: Report) -> str:
+    """The time system t0 is expressed in: BJD, or the data's BTJD/BKJD."""
+    if report.ephemeris.time_system != "data":
+        return report.ephemeris.time_system
+    return "/".join(sorted({s.stamp.time_system for s in report.sectors})) or "data"
+
 
 #: First characters that make a spreadsheet evaluate a cell (with tab and carriage return,
 #: which some spreadsheets strip before looking).
@@ -66,6 +93,7 @@ def summary_row(report: Report) -> dict[str, Any]:
         "dec": _number(report.target.dec),
         "period_d": report.ephemeris.period,
         "t0": report.ephemeris.t0,
+        "t0_time_system": _t0_system(report),
         "duration_h": report.ephemeris.duration_hours,
         "sectors": " ".join(s.label for s in report.sectors),
     }
@@ -107,7 +135,45 @@ def summary_table(rows: Iterable[dict[str, Any]]) -> Any:
             (math.nan if v is None else v) if numeric else ("" if v is None else str(v)) for v in values
         ]
     table = Table(columns, names=names) if rows else Table()
+    _set_units(table)
     table.meta["comments"] = ["vetcore summary: one row per target; statuses per check and sector"]
+    return table
+
+
+def _set_units(table: Any) -> None:
+    import astropy.units as u
+
+    for name, unit in UNITS.items():
+        if name in table.colnames and table[name].dtype.kind == "f":
+            table[name].unit = u.dimensionless_unscaled if unit == "" else u.Unit(unit)
+
+
+def long_rows(report: Report) -> list[dict[str, Any]]:
+    """One row per (target, check, sector); ``sector`` is ``"all"`` for target-level results."""
+    rows = []
+    for label, result in report.results():
+        loc = result.localization
+        rows.append(
+            {
+                "target": report.target.id,
+                "check": result.check,
+                "sector": label or "all",
+                "status": result.status.value,
+                "verdict": str(result.metrics.get("verdict", "")),
+                "flags": " ".join(result.flags),
+                "offset_arcsec": loc.distance_arcsec if loc is not None else math.nan,
+                "offset_sigma": loc.offset_sigma if loc is not None else math.nan,
+                "offset_error_arcsec": loc.sigma_arcsec if loc is not None else math.nan,
+                "message": " ".join(result.message.split()),
+            }
+        )
+    return rows
+
+
+def long_table(rows: Iterable[dict[str, Any]]) -> Any:
+    """An astropy Table of :func:`long_rows` (units on the numeric columns)."""
+    table = summary_table(rows)
+    table.meta["comments"] = ["vetcore summary, long form: one row per target, check and sector"]
     return table
 
 
@@ -181,32 +247,49 @@ def _summary_lock(out_dir: Path) -> Iterator[None]:
 
 
 def _merged(existing: list[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``existing`` with rows of the same target replaced in place, then the new targets."""
-    new = {str(r.get("target")): r for r in rows}
-    merged = [new.pop(str(r.get("target")), r) for r in existing]
-    return merged + [r for r in rows if str(r.get("target")) in new]
+    """``existing`` with each target's rows replaced, in place, by its ``rows``; then the new targets."""
+    new: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        new.setdefault(str(row.get("target")), []).append(row)
+    merged: list[dict[str, Any]] = []
+    for row in existing:
+        target = str(row.get("target"))
+        if target not in new:
+            merged.append(row)
+        elif new[target]:
+            merged.extend(new[target])
+            new[target] = []
+    return merged + [r for rows_of in new.values() for r in rows_of]
 
 
 def update_summary(
     out_dir: str | os.PathLike[str],
     rows: Sequence[dict[str, Any]],
-    formats: Sequence[str] = tuple(SUMMARY_FILES),
+    formats: Sequence[str] = tuple(SUFFIXES),
+    name: str = "summary",
+    table: Callable[[Iterable[dict[str, Any]]], Any] = summary_table,
 ) -> list[Path]:
-    """Add ``rows`` to the summary files of ``out_dir`` (replacing rows of the same targets)."""
+    """Add ``rows`` to ``out_dir/<name>.<suffix>`` in each format, replacing the rows of the same
+    targets; ``table`` builds the astropy table (:func:`summary_table`, :func:`long_table`)."""
     out = Path(out_dir)
     paths = []
     with _summary_lock(out):
         for fmt in formats:
-            path = inside(out, SUMMARY_FILES[fmt])
+            path = inside(out, f"{name}.{SUFFIXES[fmt]}")
             existing = read_summary(path, fmt) if path.exists() else []
-            merged = _merged(existing, rows)
-            paths.append(atomic_write(path, table_text(summary_table(merged), fmt)))
+            paths.append(atomic_write(path, table_text(table(_merged(existing, rows)), fmt)))
     return paths
 
 
+def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str) -> list[Path]:
+    return update_summary(out_dir, [summary_row(report)], [fmt]) + update_summary(
+        out_dir, long_rows(report), [fmt], "summary_long", long_table
+    )
+
+
 def render_csv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return update_summary(out_dir, [summary_row(report)], ["ascii.csv"])
+    return _write(report, out_dir, "ascii.csv")
 
 
 def render_ecsv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return update_summary(out_dir, [summary_row(report)], ["ascii.ecsv"])
+    return _write(report, out_dir, "ascii.ecsv")
