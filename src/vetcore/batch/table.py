@@ -80,7 +80,13 @@ def _number(value: Any) -> float | None:
 def _read(path: Path) -> Any:
     from astropy.table import Table
 
-    head = path.read_bytes()[:20]
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(20)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the table ({exc.strerror or exc})") from None
     is_ecsv = b"%ECSV" in head or path.name.lower().endswith((".ecsv", ".ecsv.gz"))
     try:
         if is_ecsv:
