@@ -217,6 +217,7 @@ class Session:
         hash_inputs: str | None = None,
         timings: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        warnings: Sequence[str] = (),
     ) -> Report:
         """One target's complete report; fires ``vetcore_report_finished`` on it.
 
@@ -226,7 +227,8 @@ class Session:
         ``target`` defaults to the first stamp's; ``lightcurve`` is one light
         curve for all stamps or ``{label: LightCurve}``; ``hash_inputs`` is the
         report's :func:`~vetcore.report.inputs_hash` (from the stamps when
-        omitted); ``timings`` are added to the report's (e.g. ``load_s``).
+        omitted); ``timings`` are added to the report's (e.g. ``load_s``);
+        ``warnings`` (input sanity, in words) go into ``report.warnings``.
         """
         self.configure()
         notify = progress or no_progress
@@ -273,14 +275,23 @@ class Session:
             },
             inputs_hash=hash_inputs or inputs_hash(self.effective, ephemeris, stamps),
             renderers=dict(self.plugin_manager.renderers),
+            warnings=list(warnings),
         )
         self.plugin_manager.call_event("vetcore_report_finished", report=read_only(report))
         notify("target_done", target=target.id, elapsed_s=t_end - t_start)
         return report
 
-    def render(self, report: Report, out_dir: str | Path, formats: Sequence[str] | None = None) -> list[Path]:
-        """Write ``report`` into ``out_dir`` with this session's renderers; return the paths."""
-        return report.save(out_dir, formats, self.plugin_manager.renderers)
+    def render(
+        self,
+        report: Report,
+        out_dir: str | Path,
+        formats: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+    ) -> list[Path]:
+        """Write ``report`` into ``out_dir`` with this session's renderers; return the paths.
+        ``force`` replaces another target's report in ``out_dir`` (see :meth:`Report.save`)."""
+        return report.save(out_dir, formats, self.plugin_manager.renderers, force=force)
 
     # -- helpers ------------------------------------------------------------------------
     @property
@@ -306,11 +317,14 @@ def _remember(token: str, session: Session) -> None:
 
 
 def check_stamps(stamps: Sequence[Stamp], ephemeris: Ephemeris, position_from: str | None = None) -> None:
-    """One target, unique labels, a known position on every stamp and at least one transit in the data.
+    """One target, unique labels, a known position on every stamp, a plausible t0 and at least one
+    transit in the data.
 
     ``position_from`` says where the target position came from when the caller
     set it (e.g. ``"--ra/--dec"``), for the message when it falls off a stamp.
     """
+    from vetcore.inputs import check_epoch
+
     first = stamps[0]
     by_label: dict[str, Stamp] = {}
     for stamp in stamps:
@@ -332,6 +346,7 @@ def check_stamps(stamps: Sequence[Stamp], ephemeris: Ephemeris, position_from: s
                 f"pass each sector once",
             )
         by_label[stamp.label] = stamp
+    check_epoch(ephemeris, stamps)
     spans = []
     for stamp in stamps:
         t = stamp.time[stamp.good]
