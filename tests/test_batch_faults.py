@@ -340,3 +340,18 @@ def test_output_of_every_remaining_row_is_written_when_one_row_crashes_its_secto
     result = run_batch(table, tmp_path / "out", executor="serial", checks=["V08"])
     assert (result.done, result.failed) == (1, 1)
     assert "not a readable .npz archive" in result.rows[0]["errors"]
+
+
+def test_outputs_are_replaced_atomically_or_not_at_all(tmp_path, monkeypatch):
+    from vetcore.io import atomic_write
+
+    target = atomic_write(tmp_path / "report.json", '{"old": true}')
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write(target, '{"new": true, "padding": "' + "x" * 100_000 + '"}')
+    assert target.read_text() == '{"old": true}'  # the previous complete file, never a torn one
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left behind

@@ -377,8 +377,8 @@ def test_progress_lines_strip_control_characters():
 
 # ------------------------------------------------------------------ parameter ranges
 
-#: Checks whose numeric parameters must all declare a valid range.
-RANGED_CHECKS = ("X01",)
+#: Checks whose numeric parameters must all declare a valid range (the builtin checks and the example).
+RANGED_CHECKS = ("V08", "V09", "X01")
 
 
 @pytest.mark.parametrize("check_id", RANGED_CHECKS)
@@ -725,3 +725,25 @@ def test_report_finished_hooks_get_a_read_only_view(case, tmp_path):
     assert attempts == ["refused"] * 6 + [case.stamp.target.id]
     assert list(report.sectors[0].results) == ["V08"] and list(report.aggregates) == ["V25"]
     assert report.result("V08").metrics  # untouched
+
+
+@pytest.mark.parametrize(
+    ("check_id", "key", "value", "expected"),
+    [
+        ("V08", "sigma_threshold", "nan", "must be a finite number in (0, 100], got nan"),
+        ("V09", "sigma_threshold", "nan", "must be a finite number in (0, 100], got nan"),
+        ("V09", "n_bootstrap", "-5", "must be in [0, 100000], got -5"),
+        ("V09", "n_bootstrap", "1000000000", "must be in [0, 100000], got 1000000000"),
+    ],
+)
+def test_builtin_check_parameters_out_of_range_exit_2_before_any_data_is_read(
+    tmp_path, capsys, check_id, key, value, expected
+):
+    from vetcore.cli import main
+
+    config = tmp_path / "vetcore.toml"
+    config.write_text(f"[checks.{check_id}]\n{key} = {value}\n")
+    never_read = tmp_path / "not_there_tp.fits"
+    argv = ["run", str(never_read), "--period", "2", "--t0", "1", "--duration", "2", "--config", str(config)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == f"vetcore: error: {config}: checks.{check_id}.{key}: {expected}"
