@@ -25,6 +25,9 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from astropy.wcs import WCS
 
+    from vetcore.disposition import Disposition
+    from vetcore.neighbours import Neighbours
+
 __all__ = [
     "BJD_REFERENCE",
     "Check",
@@ -80,13 +83,18 @@ class Scope(enum.StrEnum):
 
 @attrs.frozen
 class Target:
-    """The star being vetted.  ``ra``/``dec`` in degrees (ICRS)."""
+    """The star being vetted.  ``ra``/``dec`` in degrees (ICRS).
+
+    ``neighbours`` is the list of catalogued stars around it
+    (:class:`vetcore.neighbours.Neighbours`), or ``None`` when none was given.
+    """
 
     id: str = attrs.field(converter=str)
     ra: float | None = attrs.field(default=None)
     dec: float | None = attrs.field(default=None)
     magnitude: float | None = None
     magnitude_band: str | None = None
+    neighbours: Neighbours | None = attrs.field(default=None, repr=False)
 
     @ra.validator
     def _check_ra(self, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -389,7 +397,10 @@ class CheckResult:
     ``metrics``, ``localization``, ``plot_data``, ``message``); the runner fills
     the bookkeeping (``check``, ``version``, ``sector``, ``params``,
     ``elapsed_s``, ``error``).  ``flags`` are UPPER_SNAKE_CASE codes that the
-    check explains in :attr:`Check.flags`.
+    check explains in :attr:`Check.flags`.  A check that answers "where is the
+    source?" for the whole target sets ``disposition``
+    (:class:`vetcore.disposition.Disposition`); the report's top-level
+    disposition is taken from it (:func:`vetcore.disposition.report_disposition`).
     """
 
     status: Status = attrs.field(converter=Status)
@@ -404,6 +415,7 @@ class CheckResult:
     params: Mapping[str, Any] = attrs.field(factory=dict)
     elapsed_s: float = 0.0
     error: str | None = None
+    disposition: Disposition | None = None
 
     def replace(self, **changes: Any) -> CheckResult:
         return attrs.evolve(self, **changes)
@@ -470,8 +482,14 @@ class Param:
         """`` in [0, 1)``-style text for the allowed range ('' when unbounded)."""
         if self.minimum is None and self.maximum is None:
             return ""
-        low = "(-inf" if self.minimum is None else ("(" if self.exclusive_minimum else "[") + f"{self.minimum:g}"
-        high = "inf)" if self.maximum is None else f"{self.maximum:g}" + (")" if self.exclusive_maximum else "]")
+        low = (
+            "(-inf"
+            if self.minimum is None
+            else ("(" if self.exclusive_minimum else "[") + f"{self.minimum:g}"
+        )
+        high = (
+            "inf)" if self.maximum is None else f"{self.maximum:g}" + (")" if self.exclusive_maximum else "]")
+        )
         return f" in {low}, {high}"
 
     @property

@@ -24,12 +24,13 @@ from vetcore.model import Check, CheckResult, Ephemeris, Stamp, Target
 from vetcore.serialize import jsonable, result_to_dict
 
 if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.disposition import Disposition
     from vetcore.plugins import PluginManager
 
 __all__ = ["SCHEMA_VERSION", "Report", "SectorReport", "inputs_hash", "json_schema", "source_identity"]
 
 #: Version of the report.json layout (major.minor; minor bumps only add keys).
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def _utc_now() -> str:
@@ -198,6 +199,18 @@ class Report:
             raise KeyError(f"no result of {check_id} in this report")
         raise KeyError(f"{check_id} ran on {', '.join(found)}; pass sector_label")
 
+    @property
+    def disposition(self) -> Disposition:
+        """The target's one disposition, from the results (:func:`vetcore.disposition.report_disposition`)."""
+        from vetcore.disposition import report_disposition
+
+        listed = self.target.neighbours
+        return report_disposition(
+            self.aggregates,
+            [(s.label, s.results) for s in self.sectors],
+            None if listed is None else listed.describe(),
+        )
+
     def results(self) -> list[tuple[str | None, CheckResult]]:
         """Every result as ``(sector_label or None for target-level, result)``."""
         rows: list[tuple[str | None, CheckResult]] = [
@@ -239,6 +252,7 @@ class Report:
             "created": self.created,
             "target": target_to_dict(self.target),
             "ephemeris": ephemeris_to_dict(self.ephemeris),
+            "disposition": self.disposition.to_dict(),
             "config": jsonable(self.config),
             "plugins": [
                 {

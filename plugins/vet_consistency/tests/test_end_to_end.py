@@ -98,11 +98,31 @@ def test_single_sector_uses_transits():
     assert res.metrics["verdict"] == "on_target", res.message
 
 
-def test_single_transit_is_inconclusive():
+def test_single_transit_follows_its_one_localization():
+    """One transit: V25 cannot test consistency; its verdict is that of the one localization, said so."""
     case = make_stamp(stars=STARS, transit_star=0, snr=40.0, period=40.0, t0=2010.0, span_days=27.0, seed=505)
-    res = v25([case], sector_results([case]))
-    assert res.metrics["verdict"] == "inconclusive" and res.status is Status.INCONCLUSIVE
-    assert "TOO_FEW_LOCALIZATIONS" in res.flags
+    results = sector_results([case])
+    res = v25([case], results)
+    assert res.metrics["consistency_basis"] == "none" and "SINGLE_LOCALIZATION" in res.flags
+    assert "one sector (S1): cross-sector consistency untested" in res.message
+    primary = results["S1"][res.metrics["primary_method"]]
+    assert res.status is primary.status  # no certainty added, none taken away
+
+
+def test_nothing_localizable_runs_and_is_inconclusive():
+    """A transit too shallow to localize: V25 runs (not skipped) and says there was nothing to combine."""
+    import vetcore
+
+    case = make_stamp(stars=STARS, transit_star=0, depth=1e-6, period=3.1, span_days=27.0, seed=606)
+    eph = case.ephemeris
+    report = vetcore.vet(
+        case.stamp, period=eph.period, t0=eph.t0, duration=eph.duration_hours, checks=["V09", "V25"]
+    )
+    assert report.result("V09").localization is None
+    res = report.result("V25")
+    assert res.status is Status.INCONCLUSIVE and "NO_LOCALIZATIONS" in res.flags
+    assert report.disposition.verdict == "inconclusive" and report.disposition.checks == ("V25",)
+    assert "nothing localizable" in report.disposition.reason
 
 
 def test_full_run_report_holds_the_aggregate(on_target_sectors):
