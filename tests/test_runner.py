@@ -1,4 +1,4 @@
-"""Runner and API: bookkeeping, error isolation, requirements, sector × check loops, vet()."""
+"""Runner, Session and API: bookkeeping, error isolation, requirements, sector × check loops, vet()."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from vetcore import Check, CheckResult, LightCurve, Params, SectorContext, Statu
 from vetcore.config import Config
 from vetcore.errors import ConfigError, DataError
 from vetcore.plugins import PluginManager
-from vetcore.runner import execute_check, run_target
+from vetcore.runner import execute_check
+from vetcore.session import Session
 
 # 3 transits of 3 h in 10 days at 10-min cadence, t0 half a cadence off the grid: 18 cadences each.
 N_IN = 54
@@ -96,13 +97,9 @@ def test_run_target_sectors_then_target_checks(toy_plugin, stamp_factory, epheme
     stamps = [stamp_factory(sector=s, seed=s) for s in (1, 2)]
     config = Config.from_dict({"checks": {"T01": {"n_iter": 5}}})
     events = []
-    report = run_target(
+    report = Session(config, plugin_manager=pm).run_target(
         stamps,
         ephemeris,
-        stamps[0].target,
-        config.select_checks(pm),
-        config,
-        pm,
         progress=lambda kind, **info: events.append((kind, info.get("sector"), info.get("check"))),
     )
     assert [s.label for s in report.sectors] == ["S1", "S2"]

@@ -1,13 +1,3 @@
-"""The Python API: :func:`vet` one candidate, :func:`load` pixel data.
-
-The command line is a thin layer over these two functions::
-
-    import vetcore
-    report = vetcore.vet(["s82_tp.fits", "s83_tp.fits"], period=14.2423724, t0=3540.26317,
-                         duration=4.046, checks=["V08", "V09", "V25"])
-    report.save("out/")
-"""
-
 from __future__ import annotations
 
 import os
@@ -18,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from vetcore.config import Config, as_config
-from vetcore.errors import ConfigError, DataError
+from vetcore.errors import ConfigError
 from vetcore.model import Ephemeris, LightCurve, LoadOptions, Stamp, Target
 from vetcore.report import Report, inputs_hash
-from vetcore.runner import Progress, run_target
+from vetcore.runner import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.plugins import PluginManager
+    from vetcore.session import Session
 
 __all__ = ["load", "make_ephemeris", "vet"]
 
@@ -67,34 +58,23 @@ def load(
     instances (passed through).  Each non-stamp source goes to the accepting
     loader of highest priority.  Stamps outside ``sectors`` are dropped.
     """
+    from vetcore.loading import load_stamps
+
     items = _as_list(sources)
-    if not items:
-        raise ConfigError("no data sources given")
-    stamps = [s for s in items if isinstance(s, Stamp)]
-    others = [s for s in items if not isinstance(s, Stamp)]
-    if others:
-        from vetcore.loading import load_sources
+    loaders = []
+    if any(not isinstance(s, Stamp) for s in items):
         from vetcore.plugins import PluginManager
 
-        pm = plugin_manager if plugin_manager is not None else PluginManager()
-        options = LoadOptions(
-            sectors=None if sectors is None else tuple(int(s) for s in sectors),
-            cache_dir=None if cache_dir is None else str(cache_dir),
-            offline=offline,
-            quality_bitmask=quality_bitmask,
-            target=target,
-            downloader=downloader,
-        )
-        stamps.extend(load_sources(others, options, pm.loaders))
-    if sectors is not None:
-        have = sorted({s.label for s in stamps})
-        stamps = [s for s in stamps if s.sector in set(sectors)]
-        if not stamps:
-            raise DataError(
-                ", ".join(map(str, items)),
-                f"no data for sectors {', '.join(map(str, sectors))} (have: {', '.join(have) or 'none'})",
-            )
-    return sorted(stamps, key=lambda s: (s.mission, s.sector))
+        loaders = (plugin_manager if plugin_manager is not None else PluginManager()).loaders
+    options = LoadOptions(
+        sectors=None if sectors is None else tuple(int(s) for s in sectors),
+        cache_dir=None if cache_dir is None else str(cache_dir),
+        offline=offline,
+        quality_bitmask=quality_bitmask,
+        target=target,
+        downloader=downloader,
+    )
+    return load_stamps(items, options, loaders)
 
 
 def _target_changes(target: str | Target | None, ra: float | None, dec: float | None) -> dict[str, Any]:
@@ -115,47 +95,6 @@ def _target_changes(target: str | Target | None, ra: float | None, dec: float | 
     return changes
 
 
-def _check_stamps(stamps: list[Stamp], ephemeris: Ephemeris) -> None:
-    """One target, unique labels, a known position and at least one transit in the data."""
-    first = stamps[0]
-    by_label: dict[str, Stamp] = {}
-    for stamp in stamps:
-        if stamp.target.id != first.target.id:
-            raise DataError(
-                stamp.source or stamp.label,
-                f"target {stamp.target.id!r} differs from {first.target.id!r} "
-                f"({first.source or first.label}); vet one target at a time, or pass target=",
-            )
-        if not stamp.target.has_position:
-            raise DataError(
-                stamp.source or stamp.label, "no target RA/Dec in the data; pass ra= and dec= (--ra/--dec)"
-            )
-        if stamp.label in by_label:
-            raise DataError(
-                stamp.source or stamp.label,
-                f"{stamp.label} given twice (also {by_label[stamp.label].source or 'a stamp'}); "
-                f"pass each sector once",
-            )
-        by_label[stamp.label] = stamp
-    spans = []
-    for stamp in stamps:
-        t = stamp.time[stamp.good]
-        if t.size == 0:
-            continue
-        half = ephemeris.duration_days / 2.0
-        mids = ephemeris.mid_transits(
-            float(t.min()) - half, float(t.max()) + half, stamp.time_system, stamp.bjd_ref
-        )
-        if mids.size:
-            return
-        spans.append(f"{stamp.label}: {stamp.time_system} {t.min():.2f}–{t.max():.2f}")
-    raise ConfigError(
-        f"no transit of the ephemeris (period {ephemeris.period} d, t0 {ephemeris.t0}) falls within the data "
-        f"({'; '.join(spans) or 'no good cadences'}); is t0 in the right time system "
-        f"(BTJD for TESS, BKJD for Kepler, or a full BJD)?"
-    )
-
-
 def vet(
     sources: Any,
     *,
@@ -174,6 +113,7 @@ def vet(
     plugin_manager: PluginManager | None = None,
     progress: Progress | None = None,
     lightcurve: LightCurve | Mapping[str, LightCurve] | None = None,
+    session: Session | None = None,
 ) -> Report:
     """Vet one transiting-planet candidate and return its :class:`~vetcore.report.Report`.
 
@@ -205,54 +145,41 @@ def vet(
     lightcurve
         Optional light curve for checks that need one (one for all stamps, or
         ``{stamp_label: LightCurve}``).
+    session
+        Run in this :class:`~vetcore.session.Session` (plugins, configuration
+        and check selection already set up) instead of building one; then
+        ``checks``, ``config``, ``offline``, ``cache_dir`` and ``plugin_manager``
+        must not be given.
     """
-    cfg = as_config(config)
-    if offline is not None:
-        cfg = cfg.replace(offline=bool(offline))
-    if cache_dir is not None:
-        cfg = cfg.replace(cache_dir=str(cache_dir))
-    if plugin_manager is None:
-        from vetcore.plugins import PluginManager
+    from vetcore.session import Session, check_stamps
 
-        plugin_manager = PluginManager(disabled=cfg.disable_plugins)
-    pm = plugin_manager
-    if isinstance(checks, str):
-        checks = [c.strip() for c in checks.split(",") if c.strip()]
-    selected = cfg.select_checks(pm, checks)
+    if session is None:
+        cfg = as_config(config)
+        if offline is not None:
+            cfg = cfg.replace(offline=bool(offline))
+        if cache_dir is not None:
+            cfg = cfg.replace(cache_dir=str(cache_dir))
+        session = Session(cfg, checks=checks, plugin_manager=plugin_manager)
+    elif any(v is not None for v in (checks, config, offline, cache_dir, plugin_manager)):
+        raise ConfigError("vet(): give either session= or checks/config/offline/cache_dir/plugin_manager")
     ephemeris = make_ephemeris(period, t0, duration, depth)
-
     changes = _target_changes(target, ra, dec)
 
     t_load = time.perf_counter()
-    stamps = load(
-        sources,
-        sectors=sectors,
-        cache_dir=cfg.cache_dir,
-        offline=cfg.offline,
-        quality_bitmask=cfg.quality_bitmask,
-        plugin_manager=pm,
-        target=Target(**changes) if "id" in changes else None,
-    )
+    stamps = session.load(sources, sectors=sectors, target=Target(**changes) if "id" in changes else None)
     if changes:
         stamps = [s.replace(target=attrs.evolve(s.target, **changes)) for s in stamps]
-    _check_stamps(stamps, ephemeris)
+    check_stamps(stamps, ephemeris)
     load_s = time.perf_counter() - t_load
     if progress is not None:
         progress("loaded", target=stamps[0].target.id, sectors=[s.label for s in stamps], elapsed_s=load_s)
 
-    effective = cfg.effective(pm, selected)
-    pm.call_event("vetcore_configure", config=effective)
     extra = {"target": changes, "sectors": None if sectors is None else sorted(int(s) for s in sectors)}
-    report = run_target(
+    return session.run_target(
         stamps,
         ephemeris,
-        stamps[0].target,
-        selected,
-        cfg,
-        pm,
-        progress=progress,
         lightcurve=lightcurve,
-        hash_inputs=inputs_hash(effective, ephemeris, _as_list(sources), extra),
+        hash_inputs=inputs_hash(session.effective, ephemeris, _as_list(sources), extra),
+        timings={"load_s": load_s},
+        progress=progress,
     )
-    report.timings["load_s"] = load_s
-    return report

@@ -43,9 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from vetcore.errors import ConfigError
+from vetcore.errors import ConfigError, did_you_mean
 from vetcore.model import Check, Params, Scope
-from vetcore.plugins import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.plugins import PluginManager

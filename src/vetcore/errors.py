@@ -7,6 +7,10 @@ that escapes is an internal failure (exit 1).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+__all__ = ["ConfigError", "DataError", "PluginError", "VetcoreError", "did_you_mean"]
+
 
 class VetcoreError(Exception):
     """Base class for user-facing errors (bad input, config or usage)."""
@@ -30,3 +34,12 @@ class ConfigError(VetcoreError):
 
 class PluginError(VetcoreError):
     """A plugin is broken in a way that stops the run (e.g. duplicate check ids)."""
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'X'?"`` for the closest candidate (case-insensitive), or ``""`` if none is close."""
+    import difflib
+
+    folded = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
+    return f"; did you mean {folded[close[0]]!r}?" if close else ""

@@ -70,7 +70,9 @@ def vetcore_register_renderers(register: Callable[[Renderer], None]) -> None:
 
 @hookspec
 def vetcore_report_finished(report: Report) -> None:
-    """Called after a target's report is complete, before any renderer runs.
+    """Called once per target on its complete report (every sector, the target-level
+    results and the timings), before any renderer runs; nothing changes the report
+    afterwards.  In a batch it runs in the worker process that finished the target.
 
     For side effects only (logging, notifications, extra bookkeeping); the
     report must not be modified.  Exceptions are caught and recorded.
@@ -79,7 +81,9 @@ def vetcore_report_finished(report: Report) -> None:
 
 @hookspec
 def vetcore_configure(config: dict[str, Any]) -> None:
-    """Called once with the effective configuration before a run starts.
+    """Called with the effective configuration once in every process that loads data or
+    runs checks — the ``vetcore run`` process, each batch worker (process pool or
+    Dask) — before its first load or check (see :class:`vetcore.session.Session`).
 
     Plugins may read their own ``[plugins.<name>]`` table from it.
     """

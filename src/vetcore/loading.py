@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from vetcore.errors import DataError
+from vetcore.errors import ConfigError, DataError
 from vetcore.model import Loader, LoadOptions, Stamp
 
-__all__ = ["expand", "group_by_target", "load_sources", "pick_loader"]
+__all__ = ["expand", "group_by_target", "load_sources", "load_stamps", "pick_loader"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -67,6 +67,29 @@ def load_sources(sources: Iterable[Any], options: LoadOptions, loaders: Sequence
                 raise DataError(item, f"{loader.name} loader failed ({type(exc).__name__}: {exc})") from None
             stamps.extend(s for s in loaded if options.sectors is None or s.sector in options.sectors)
     return stamps
+
+
+def load_stamps(sources: Any, options: LoadOptions, loaders: Sequence[Loader]) -> list[Stamp]:
+    """Stamps (one per sector) from one source or a list, sorted by mission and sector.
+
+    :class:`Stamp` instances pass through; every other source goes to the
+    accepting loader of highest priority.  Stamps outside ``options.sectors``
+    are dropped; none left is a :class:`DataError` listing what there was.
+    """
+    items = list(sources) if isinstance(sources, (list, tuple)) else [sources]
+    if not items:
+        raise ConfigError("no data sources given")
+    stamps = [s for s in items if isinstance(s, Stamp)]
+    others = [s for s in items if not isinstance(s, Stamp)]
+    if others:
+        stamps.extend(load_sources(others, options, loaders))
+    if options.sectors is not None:
+        have = ", ".join(sorted({s.label for s in stamps})) or "none"
+        stamps = [s for s in stamps if s.sector in set(options.sectors)]
+        if not stamps:
+            wanted = ", ".join(map(str, options.sectors))
+            raise DataError(", ".join(map(str, items)), f"no data for sectors {wanted} (have: {have})")
+    return sorted(stamps, key=lambda s: (s.mission, s.sector))
 
 
 def _unknown(item: Any, loaders: Sequence[Loader]) -> str:

@@ -32,17 +32,16 @@ import pluggy
 
 import vetcore
 from vetcore import hookspecs
-from vetcore.errors import ConfigError, PluginError
+from vetcore.errors import ConfigError, PluginError, did_you_mean
 from vetcore.model import Check, Loader, Renderer
+from vetcore.requirements import REQUIREMENTS
 
 __all__ = [
     "AUTOLOAD_ENV",
     "BUILTIN_PLUGINS",
     "ENTRY_POINT_GROUP",
-    "REQUIREMENTS",
     "PluginManager",
     "PluginRecord",
-    "did_you_mean",
 ]
 
 #: vetcore's own plugin modules, registered like any external plugin.
@@ -51,28 +50,11 @@ BUILTIN_PLUGINS: tuple[str, ...] = ("vetcore.builtin.loaders", "vetcore.builtin.
 ENTRY_POINT_GROUP = "vetcore"
 AUTOLOAD_ENV = "VETCORE_DISABLE_PLUGIN_AUTOLOAD"
 
-#: Data a check may declare in :attr:`Check.requires` (the runner skips it when missing).
-REQUIREMENTS: dict[str, str] = {
-    "pixels": "good cadences with finite pixel data",
-    "aperture": "a non-empty aperture mask",
-    "lightcurve": "a light curve passed to the run",
-    "localizations": "per-sector results that carry a localization",
-}
-
 _REGISTRATION_HOOKS = {
     "vetcore_register_checks": ("checks", Check),
     "vetcore_register_loaders": ("loaders", Loader),
     "vetcore_register_renderers": ("renderers", Renderer),
 }
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """``"; did you mean 'X'?"`` for the closest candidate (case-insensitive), or ``""`` if none is close."""
-    import difflib
-
-    folded = {c.lower(): c for c in candidates}
-    close = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
-    return f"; did you mean {folded[close[0]]!r}?" if close else ""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 import vetcore
-from vetcore.errors import ConfigError
-from vetcore.model import Check, CheckResult, Ephemeris, Stamp, Target
+from vetcore.errors import ConfigError, did_you_mean
+from vetcore.model import Check, CheckResult, Ephemeris, Renderer, Stamp, Target
+from vetcore.requirements import RUNNER_FLAGS
 from vetcore.serialize import jsonable, result_to_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.disposition import Disposition
-    from vetcore.plugins import PluginManager
 
 __all__ = ["SCHEMA_VERSION", "Report", "SectorReport", "inputs_hash", "json_schema", "source_identity"]
 
@@ -147,7 +147,8 @@ class Report:
     ``sectors`` the per-stamp results, ``aggregates`` the target-scope results,
     ``checks`` the :class:`Check` objects that ran (not serialised; used for flag
     explanations and figures), ``timings`` wall-clock seconds, ``inputs_hash``
-    see :func:`inputs_hash`.
+    see :func:`inputs_hash`, ``renderers`` the renderers available to the run
+    that made it (by name; not serialised), used by :meth:`save`.
     """
 
     target: Target
@@ -161,7 +162,7 @@ class Report:
     inputs_hash: str = ""
     vetcore_version: str = vetcore.__version__
     created: str = attrs.field(factory=_utc_now)
-    plugin_manager: PluginManager | None = attrs.field(default=None, repr=False)
+    renderers: Mapping[str, Renderer] = attrs.field(factory=dict, repr=False)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}
@@ -234,8 +235,6 @@ class Report:
 
     def explain(self, result: CheckResult) -> list[tuple[str, str]]:
         """``(flag, explanation)`` for each flag of ``result``, from the check's declared flags."""
-        from vetcore.runner import RUNNER_FLAGS
-
         check = self.checks.get(result.check)
         declared = dict(check.flags) if check is not None else {}
         return [
@@ -277,32 +276,42 @@ class Report:
         self,
         out_dir: str | os.PathLike[str],
         formats: Sequence[str] | None = None,
-        pm: PluginManager | None = None,
+        renderers: Mapping[str, Renderer] | None = None,
     ) -> list[Path]:
         """Render the report into ``out_dir`` in each format; return the paths written.
 
         ``formats`` defaults to the configuration's ``output.formats``, else
-        ``["json"]``.  Renderers come from ``pm`` (default: the plugin manager of
-        the run, else a new one).  An unknown format raises :class:`ConfigError`
-        before anything is written.
+        ``["json"]``.  ``renderers`` maps format names to renderers (default: the
+        renderers of the run that made the report, else the installed ones).
+        An unknown format raises :class:`ConfigError` before anything is written.
         """
         if formats is None:
             formats = self.config.get("output", {}).get("formats") or ["json"]
         if isinstance(formats, str):
             raise ConfigError(f"formats must be a list of names, got the string {formats!r}")
-        if pm is None:
-            pm = self.plugin_manager
-        if pm is None:
+        if renderers is None:
+            renderers = self.renderers
+        if not renderers:
             from vetcore.plugins import PluginManager
 
-            pm = PluginManager()
-        renderers = [pm.get_renderer(name) for name in formats]
+            renderers = PluginManager().renderers
+        chosen = [_renderer(renderers, name) for name in formats]
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths: list[Path] = []
-        for renderer in renderers:
+        for renderer in chosen:
             paths.extend(Path(p) for p in renderer.render(self, out))
         return paths
+
+
+def _renderer(renderers: Mapping[str, Renderer], name: str) -> Renderer:
+    try:
+        return renderers[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown output format {name!r}{did_you_mean(name, renderers)} "
+            f"(available: {', '.join(sorted(renderers)) or 'none'})"
+        ) from None
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""Run checks: every selected sector check on every stamp, then the target checks.
+"""Run checks: each in isolation, sector checks per stamp, target checks on their results.
 
 :func:`execute_check` runs one check in isolation: it fills the bookkeeping
 fields of the result, turns an exception into an ``error`` result carrying the
-traceback, and skips a check whose declared data (``Check.requires``) is
-missing.  One broken check never stops a run.
+traceback, and skips a check whose declared data (``Check.requires``, see
+:mod:`vetcore.requirements`) is missing.  One broken check never stops a run.
+:func:`run_sector_checks` and :func:`run_target_checks` run a list of checks;
+:class:`vetcore.session.Session` composes them into a target's report.
 
 Progress is reported through an optional callable ``progress(kind, **info)``
 with ``kind`` one of ``"target_start"`` (target, sectors, checks),
@@ -16,65 +18,28 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from vetcore.model import (
     Check,
     CheckResult,
     Ephemeris,
     LightCurve,
-    Scope,
+    Params,
     SectorContext,
     Stamp,
     Status,
     Target,
     TargetContext,
 )
-from vetcore.report import Report, SectorReport, inputs_hash
+from vetcore.requirements import RUNNER_FLAGS, unmet_requirements
 
-if TYPE_CHECKING:  # pragma: no cover
-    from vetcore.config import Config
-    from vetcore.plugins import PluginManager
-
-__all__ = ["RUNNER_FLAGS", "Progress", "execute_check", "run_target", "unmet_requirements"]
+__all__ = ["Progress", "execute_check", "run_sector_checks", "run_target_checks"]
 
 Progress = Callable[..., None]
 
-#: Flags the runner sets on results of checks it skipped, with their explanation.
-RUNNER_FLAGS: dict[str, str] = {
-    "NO_GOOD_CADENCES": "The stamp has no good cadence with finite pixel data, so the check could not run.",
-    "NO_APERTURE": "The stamp's aperture mask is empty, so the check could not run.",
-    "NO_LIGHTCURVE": "The check needs a light curve and none was given to the run.",
-    "NO_LOCALIZATIONS": "No per-sector result carries a localization, so there was nothing to combine.",
-}
 
-_REQUIREMENT_FLAGS = {
-    "pixels": "NO_GOOD_CADENCES",
-    "aperture": "NO_APERTURE",
-    "lightcurve": "NO_LIGHTCURVE",
-    "localizations": "NO_LOCALIZATIONS",
-}
-
-
-def unmet_requirements(check: Check, ctx: SectorContext | TargetContext) -> list[str]:
-    """Runner flags for each entry of ``check.requires`` that ``ctx`` cannot satisfy."""
-    if isinstance(ctx, SectorContext):
-        stamps: Sequence[Stamp] = (ctx.stamp,)
-        has_lightcurve = ctx.lightcurve is not None
-        has_localizations = False
-    else:
-        stamps = ctx.stamps
-        has_lightcurve = False
-        has_localizations = any(
-            r.localization is not None for results in ctx.results.values() for r in results.values()
-        )
-    met = {
-        "pixels": any(bool(s.good.any()) for s in stamps),
-        "aperture": any(bool(s.aperture_mask.any()) for s in stamps),
-        "lightcurve": has_lightcurve,
-        "localizations": has_localizations,
-    }
-    return [_REQUIREMENT_FLAGS[r] for r in check.requires if not met.get(r, False)]
+def no_progress(kind: str, **info: object) -> None:
+    """The progress callable that reports nothing."""
 
 
 def execute_check(check: Check, ctx: SectorContext | TargetContext) -> CheckResult:
@@ -111,112 +76,65 @@ def execute_check(check: Check, ctx: SectorContext | TargetContext) -> CheckResu
     return book(result, elapsed)
 
 
-def _lightcurve_for(
+def lightcurve_for(
     stamp: Stamp, lightcurve: LightCurve | Mapping[str, LightCurve] | None
 ) -> LightCurve | None:
+    """The light curve of ``stamp``: the one given for all stamps, or its entry in a mapping by label."""
     if lightcurve is None or isinstance(lightcurve, LightCurve):
         return lightcurve
     return lightcurve.get(stamp.label)
 
 
-def run_target(
-    stamps: Sequence[Stamp],
+def _report_done(progress: Progress, target: Target, label: str | None, result: CheckResult) -> None:
+    progress(
+        "check_done",
+        target=target.id,
+        sector=label,
+        check=result.check,
+        status=result.status.value,
+        message=result.message,
+        elapsed_s=result.elapsed_s,
+    )
+
+
+def run_sector_checks(
+    stamp: Stamp,
     ephemeris: Ephemeris,
-    target: Target,
     checks: Sequence[Check],
-    config: Config,
-    pm: PluginManager,
-    progress: Progress | None = None,
-    lightcurve: LightCurve | Mapping[str, LightCurve] | None = None,
+    params: Mapping[str, Params],
     *,
-    hash_inputs: str | None = None,
-    precomputed: Mapping[str, SectorReport] | None = None,
-) -> Report:
-    """Run ``checks`` on one target's stamps and return the :class:`Report`.
+    lightcurve: LightCurve | None = None,
+    progress: Progress = no_progress,
+) -> dict[str, CheckResult]:
+    """Every sector-scope check of ``checks`` on one stamp, in order: ``{check_id: result}``."""
+    results: dict[str, CheckResult] = {}
+    for check in checks:
+        ctx = SectorContext(stamp=stamp, ephemeris=ephemeris, params=params[check.id], lightcurve=lightcurve)
+        results[check.id] = execute_check(check, ctx)
+        _report_done(progress, stamp.target, stamp.label, results[check.id])
+    return results
 
-    Sector-scope checks run on every stamp (in the order given), then
-    target-scope checks get a :class:`TargetContext` whose ``results`` are keyed
-    by stamp label.  ``lightcurve`` is one light curve for every stamp or a
-    mapping from stamp label to light curve.  ``hash_inputs`` is the report's
-    :func:`~vetcore.report.inputs_hash` (computed from the stamps when omitted).
-    ``precomputed`` maps stamp labels to sector results already computed
-    elsewhere (e.g. by a batch worker); those sectors are not run again.
-    Calls the ``vetcore_report_finished`` hook before returning.
-    """
-    notify = progress or (lambda kind, **info: None)
-    sector_checks = [c for c in checks if c.scope == Scope.SECTOR]
-    target_checks = [c for c in checks if c.scope == Scope.TARGET]
-    params = {c.id: config.params_for(c) for c in checks}
-    notify("target_start", target=target.id, sectors=[s.label for s in stamps], checks=[c.id for c in checks])
-    t_start = time.perf_counter()
-    per_check: dict[str, float] = {c.id: 0.0 for c in checks}
 
-    def done(result: CheckResult, label: str | None) -> CheckResult:
-        per_check[result.check] += result.elapsed_s
-        notify(
-            "check_done",
-            target=target.id,
-            sector=label,
-            check=result.check,
-            status=result.status.value,
-            message=result.message,
-            elapsed_s=result.elapsed_s,
-        )
-        return result
-
-    sectors: list[SectorReport] = []
-    sector_times: dict[str, float] = {}
-    for stamp in stamps:
-        t_sector = time.perf_counter()
-        if precomputed is not None and stamp.label in precomputed:
-            sectors.append(precomputed[stamp.label])
-            sector_times[stamp.label] = sum(r.elapsed_s for r in precomputed[stamp.label].results.values())
-            continue
-        section = SectorReport(stamp=stamp)
-        for check in sector_checks:
-            ctx = SectorContext(
-                stamp=stamp,
-                ephemeris=ephemeris,
-                params=params[check.id],
-                lightcurve=_lightcurve_for(stamp, lightcurve),
-            )
-            section.results[check.id] = done(execute_check(check, ctx), stamp.label)
-        sectors.append(section)
-        sector_times[stamp.label] = time.perf_counter() - t_sector
-
-    t_target = time.perf_counter()
-    aggregates: dict[str, CheckResult] = {}
-    per_sector = {s.label: dict(s.results) for s in sectors}
-    for check in target_checks:
-        target_ctx = TargetContext(
+def run_target_checks(
+    target: Target,
+    ephemeris: Ephemeris,
+    stamps: Sequence[Stamp],
+    per_sector: Mapping[str, Mapping[str, CheckResult]],
+    checks: Sequence[Check],
+    params: Mapping[str, Params],
+    *,
+    progress: Progress = no_progress,
+) -> dict[str, CheckResult]:
+    """Every target-scope check on the per-sector results (keyed by stamp label): ``{check_id: result}``."""
+    results: dict[str, CheckResult] = {}
+    for check in checks:
+        ctx = TargetContext(
             target=target,
             ephemeris=ephemeris,
             params=params[check.id],
             stamps=tuple(stamps),
             results=per_sector,
         )
-        aggregates[check.id] = done(execute_check(check, target_ctx), None)
-    t_end = time.perf_counter()
-    total = t_end - t_start
-
-    effective = config.effective(pm, checks)
-    report = Report(
-        target=target,
-        ephemeris=ephemeris,
-        config=effective,
-        plugins=[p for p in pm.plugin_info() if not p["disabled"]],
-        sectors=sectors,
-        aggregates=aggregates,
-        checks={c.id: c for c in checks},
-        timings={
-            "total_s": total,
-            "sectors_s": sector_times,
-            "target_checks_s": t_end - t_target,
-            "checks_s": per_check,
-        },
-        inputs_hash=hash_inputs or inputs_hash(effective, ephemeris, stamps),
-        plugin_manager=pm,
-    )
-    pm.call_event("vetcore_report_finished", report=report)
-    notify("target_done", target=target.id, elapsed_s=total)
-    return report
+        results[check.id] = execute_check(check, ctx)
+        _report_done(progress, target, None, results[check.id])
+    return results

@@ -27,7 +27,9 @@ from vetcore.batch.tasks import TargetOutcome, ephemeris_of, folder_name, read_r
 from vetcore.config import Config
 from vetcore.errors import ConfigError
 from vetcore.io import atomic_write, inside
+from vetcore.plugins import PluginManager
 from vetcore.report import inputs_hash
+from vetcore.session import Session
 
 __all__ = ["BatchProgress", "BatchResult", "run_batch"]
 
@@ -108,10 +110,14 @@ def run_batch(
     checks: Sequence[str] | None = None,
     formats: Sequence[str] = ("json",),
     progress: Callable[[TargetOutcome], None] | None = None,
+    disabled: Sequence[str] = (),
 ) -> BatchResult:
-    """Vet every candidate of ``table`` into ``out_dir``; see the module docstring."""
-    from vetcore.plugins import PluginManager
+    """Vet every candidate of ``table`` into ``out_dir``; see the module docstring.
 
+    The configuration (checks, parameters, formats) is validated here, before any
+    data is read; workers run in the same :class:`~vetcore.session.Session`.
+    ``disabled`` names further plugins not to load (``--disable-plugin``).
+    """
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor: unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
     if scheduler and executor != "dask":
@@ -119,12 +125,11 @@ def run_batch(
     cfg = config or Config()
     candidates = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
     _check_unique(candidates)
-    pm = PluginManager(disabled=cfg.disable_plugins)
+    pm = PluginManager(disabled=(*cfg.disable_plugins, *disabled))
     for name in formats:
         pm.get_renderer(name)
-    check_ids = tuple(checks) if checks else None
-    selected = cfg.select_checks(pm, check_ids)
-    effective = cfg.effective(pm, selected)
+    session = Session(cfg, checks=tuple(checks) if checks else None, plugin_manager=pm, disabled=disabled)
+    effective = session.effective
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = BatchResult()
@@ -141,11 +146,7 @@ def run_batch(
                 rows_by_folder[folder] = row
                 result.skipped += 1
                 continue
-        jobs.append(
-            TargetJob(
-                cand, cand.sources, (cfg, check_ids), (cfg, check_ids, str(out), tuple(formats), digest)
-            )
-        )
+        jobs.append(TargetJob(cand, cand.sources, session.spec, str(out), tuple(formats), digest))
     workers = workers or default_workers()
     for outcome in EXECUTORS[executor](jobs, workers, scheduler):
         rows_by_folder[outcome.folder] = outcome.row

@@ -19,18 +19,28 @@ import attrs
 
 from vetcore.batch.tasks import TargetOutcome, sector_task, target_task
 from vetcore.errors import ConfigError
+from vetcore.session import SessionSpec
 
 __all__ = ["EXECUTORS", "TargetJob", "run_dask", "run_processes", "run_serial"]
 
 
 @attrs.frozen(eq=False)
 class TargetJob:
-    """Everything needed to process one candidate."""
+    """Everything needed to process one candidate: its sources, the driver's session
+    (as a picklable spec), and where and how to write its reports."""
 
     candidate: Any
     sources: tuple[str, ...]
-    sector_args: tuple[Any, ...]  # (config, checks)
-    target_args: tuple[Any, ...]  # (config, checks, out_dir, formats, inputs_hash)
+    spec: SessionSpec
+    out_dir: str
+    formats: tuple[str, ...]
+    inputs_hash: str
+
+    def sector_args(self, source: str) -> tuple[Any, ...]:
+        return (self.candidate, source, self.spec)
+
+    def target_args(self) -> tuple[Any, ...]:
+        return (self.spec, self.out_dir, self.formats, self.inputs_hash)
 
 
 #: Native thread pools (BLAS, OpenMP) are limited to one thread per worker: with one
@@ -57,8 +67,8 @@ def single_threaded_workers() -> Iterator[None]:
 
 def run_target_job(job: TargetJob) -> TargetOutcome:
     """A whole target in one process: its sector tasks, then its target task."""
-    outcomes = [sector_task(job.candidate, s, *job.sector_args) for s in job.sources]
-    return target_task(job.candidate, outcomes, *job.target_args)
+    outcomes = [sector_task(*job.sector_args(s)) for s in job.sources]
+    return target_task(job.candidate, outcomes, *job.target_args())
 
 
 def run_serial(jobs: Sequence[TargetJob], workers: int, scheduler: str | None) -> Iterator[TargetOutcome]:
@@ -109,11 +119,8 @@ def run_dask(jobs: Sequence[TargetJob], workers: int, scheduler: str | None) -> 
     try:
         futures = []
         for job in jobs:
-            sectors = [
-                client.submit(sector_task, job.candidate, s, *job.sector_args, pure=False)
-                for s in job.sources
-            ]
-            futures.append(client.submit(target_task, job.candidate, sectors, *job.target_args, pure=False))
+            sectors = [client.submit(sector_task, *job.sector_args(s), pure=False) for s in job.sources]
+            futures.append(client.submit(target_task, job.candidate, sectors, *job.target_args(), pure=False))
         for future in as_completed(futures):
             yield future.result()
     finally:

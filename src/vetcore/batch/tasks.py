@@ -8,12 +8,14 @@
 
 Both catch user-level problems (bad files, no transit in the data) and return
 them as an error outcome instead of raising, so one bad target never stops a
-batch.  Each worker process keeps one plugin manager.
+batch.  Both run in the driver's :class:`~vetcore.session.Session`, rebuilt once
+per worker process from its :class:`~vetcore.session.SessionSpec` (so every
+process that runs checks fires ``vetcore_configure`` once); the target task
+fires ``vetcore_report_finished`` once per target, on the complete report.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import resource
 import sys
@@ -25,11 +27,11 @@ from typing import Any
 import attrs
 
 from vetcore.batch.table import Candidate
-from vetcore.config import Config
 from vetcore.errors import VetcoreError
 from vetcore.io import atomic_write, inside, safe_name
-from vetcore.model import Ephemeris, Scope, Target
+from vetcore.model import Ephemeris, Target
 from vetcore.report import SectorReport
+from vetcore.session import Session, SessionSpec, check_stamps
 
 __all__ = [
     "ROW_FILE",
@@ -81,13 +83,6 @@ def ephemeris_of(candidate: Candidate) -> Ephemeris:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _plugin_manager(disabled: tuple[str, ...]) -> Any:
-    from vetcore.plugins import PluginManager
-
-    return PluginManager(disabled=disabled)
-
-
 def _peak_rss_mb() -> float:
     """This process's peak resident memory (MB): Linux ``VmHWM`` (reset at exec, unlike
     ``ru_maxrss``, which a spawned worker inherits from its parent), else ``ru_maxrss``."""
@@ -109,28 +104,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if not isinstance(exc, VetcoreError) else str(exc)
 
 
-def sector_task(
-    candidate: Candidate, source: str, config: Config, checks: tuple[str, ...] | None
-) -> SectorOutcome:
+def sector_task(candidate: Candidate, source: str, spec: SessionSpec) -> SectorOutcome:
     """Load ``source`` for ``candidate`` and run the selected sector-scope checks on each stamp."""
-    from vetcore.api import load
-    from vetcore.runner import run_target
-
     start = time.perf_counter()
     try:
-        pm = _plugin_manager(config.disable_plugins)
-        selected = [c for c in config.select_checks(pm, checks) if c.scope == Scope.SECTOR]
-        stamps = load(
-            source,
-            cache_dir=config.cache_dir,
-            offline=config.offline,
-            quality_bitmask=config.quality_bitmask,
-            plugin_manager=pm,
-            target=_target_override(candidate),
-        )
-        target = stamps[0].target
-        report = run_target(stamps, ephemeris_of(candidate), target, selected, config, pm, hash_inputs="")
-        sectors = tuple(report.sectors)
+        session = Session.from_spec(spec)
+        stamps = session.load(source, target=_target_override(candidate))
+        eph = ephemeris_of(candidate)
+        sectors = tuple(session.run_sector(stamp, eph) for stamp in stamps)
         error = None
     except VetcoreError as exc:
         sectors, error = (), _one_line(exc)
@@ -142,16 +123,13 @@ def sector_task(
 def target_task(
     candidate: Candidate,
     outcomes: list[SectorOutcome],
-    config: Config,
-    checks: tuple[str, ...] | None,
+    spec: SessionSpec,
     out_dir: str,
     formats: tuple[str, ...],
     inputs_hash: str,
 ) -> TargetOutcome:
     """Run target-scope checks on the sector outcomes and write the reports; never raises."""
-    from vetcore.api import _check_stamps
     from vetcore.renderers.summary import summary_row
-    from vetcore.runner import run_target
 
     folder = folder_name(candidate)
     peak = max([o.peak_rss_mb for o in outcomes] + [_peak_rss_mb()])
@@ -165,23 +143,21 @@ def target_task(
         ]
         if errors:
             raise VetcoreError("; ".join(e.splitlines()[0] for e in errors))
-        pm = _plugin_manager(config.disable_plugins)
-        selected = config.select_checks(pm, checks)
+        session = Session.from_spec(spec)
         sectors = [s for o in outcomes for s in o.sectors]
         stamps = [s.stamp for s in sectors]
         eph = ephemeris_of(candidate)
-        _check_stamps(stamps, eph)
-        report = run_target(
-            stamps, eph, stamps[0].target, selected, config, pm,
-            hash_inputs=inputs_hash, precomputed={s.label: s for s in sectors},
-        )  # fmt: skip
+        check_stamps(stamps, eph)
+        report = session.run_target(
+            stamps, eph, hash_inputs=inputs_hash, precomputed={s.label: s for s in sectors}
+        )
         target_dir = inside(out_dir, folder)
         ordered = [f for f in formats if f != "json"] + ["json"]  # report.json last: the completion mark
         row = summary_row(report)
         row["folder"] = folder
         target_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(target_dir / ROW_FILE, json.dumps(_plain(row), allow_nan=True))
-        report.save(target_dir, ordered, pm)
+        session.render(report, target_dir, ordered)
         status = str(row.get("verdict") or "done")
         n_checks = sum(len(s.results) for s in report.sectors)
         return TargetOutcome(candidate.name, folder, status, row, None, n_checks, peak)

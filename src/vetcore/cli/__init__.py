@@ -25,8 +25,9 @@ from vetcore.errors import VetcoreError
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.config import Config
     from vetcore.plugins import PluginManager
+    from vetcore.session import Session
 
-__all__ = ["COMMANDS", "build_parser", "main", "make_plugin_manager", "table"]
+__all__ = ["COMMANDS", "build_parser", "main", "make_plugin_manager", "make_session", "table"]
 
 COMMANDS: list[str] = [
     "vetcore.cli.run",
@@ -81,6 +82,28 @@ def make_plugin_manager(args: argparse.Namespace, config: Config | None = None) 
 
     disabled = list(args.disable_plugin) + list(config.disable_plugins if config is not None else ())
     return PluginManager(disabled=disabled)
+
+
+def make_session(
+    args: argparse.Namespace,
+    config: Config,
+    checks: Sequence[str] | None = None,
+    *,
+    formats: Sequence[str] = (),
+    quiet: bool = False,
+) -> Session:
+    """The run's :class:`~vetcore.session.Session`, after checking that every output format has a
+    renderer; warns on standard error about plugins that failed to load unless ``quiet``.
+    Validates the whole configuration (checks, parameters and their ranges) before any data is read."""
+    from vetcore.session import Session
+
+    pm = make_plugin_manager(args, config)
+    for name in formats:
+        pm.get_renderer(name)
+    if not quiet:
+        for record in pm.load_errors:
+            print(f"vetcore: warning: plugin {record.name} not loaded: {record.error}", file=sys.stderr)
+    return Session(config, checks=checks, plugin_manager=pm)
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

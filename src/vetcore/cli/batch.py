@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_batch(
             candidates, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-            config=config, checks=checks, formats=formats, progress=progress,
+            config=config, checks=checks, formats=formats, progress=progress, disabled=args.disable_plugin,
         )  # fmt: skip
     except KeyboardInterrupt:
         print(

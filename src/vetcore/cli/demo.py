@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vetcore.cli import make_plugin_manager, table
+    from vetcore.cli import make_session, table
     from vetcore.cli.run import print_summary
     from vetcore.config import load_config
     from vetcore.demo import CASES, run_case
@@ -38,16 +38,11 @@ def run(args: argparse.Namespace) -> int:
     if args.case not in CASES:
         raise ConfigError(f"--case: unknown demo case {args.case!r} (have: {', '.join(CASES)})")
     case = CASES[args.case]
-    config = load_config(None)
-    pm = make_plugin_manager(args, config)
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    for name in formats:
-        pm.get_renderer(name)
+    session = make_session(args, load_config(None), formats=formats, quiet=args.quiet)
     if not args.quiet:
         print(f"vetcore demo: {case.title}", file=sys.stderr)
-    report = run_case(
-        case, config=config, plugin_manager=pm, progress=None if args.quiet else StreamProgress()
-    )
-    paths = report.save(args.out, formats, pm)
+    report = run_case(case, session=session, progress=None if args.quiet else StreamProgress())
+    paths = session.render(report, args.out, formats)
     print_summary(report, paths)
     return 0

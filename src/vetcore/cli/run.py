@@ -128,7 +128,7 @@ def _status_rows(report: Any) -> list[list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     from vetcore.api import vet
-    from vetcore.cli import make_plugin_manager
+    from vetcore.cli import make_session
     from vetcore.config import load_config
     from vetcore.errors import ConfigError, VetcoreError
     from vetcore.progress import StreamProgress
@@ -138,13 +138,12 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.format:
         config = config.replace(formats=tuple(args.format))
-    pm = make_plugin_manager(args, config)
+    if args.offline is not None:
+        config = config.replace(offline=bool(args.offline))
+    if args.cache_dir is not None:
+        config = config.replace(cache_dir=str(args.cache_dir))
     formats = list(config.formats or ("json",))
-    for name in formats:
-        pm.get_renderer(name)
-    if not args.quiet:
-        for record in pm.load_errors:
-            print(f"vetcore: warning: plugin {record.name} not loaded: {record.error}", file=sys.stderr)
+    session = make_session(args, config, args.checks, formats=formats, quiet=args.quiet)
 
     report = vet(
         args.sources,
@@ -155,20 +154,16 @@ def run(args: argparse.Namespace) -> int:
         target=args.target,
         ra=args.ra,
         dec=args.dec,
-        checks=args.checks,
-        config=config,
         sectors=args.sectors,
-        offline=args.offline,
-        cache_dir=args.cache_dir,
-        plugin_manager=pm,
+        session=session,
         progress=None if args.quiet else StreamProgress(),
     )
     try:
-        paths = report.save(args.out, formats, pm)
+        paths = session.render(report, args.out, formats)
     except OSError as exc:
         raise VetcoreError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:
-        for plugin, hook, error in pm.event_errors:
+        for plugin, hook, error in session.plugin_manager.event_errors:
             print(f"vetcore: warning: plugin {plugin} failed in {hook}: {error}", file=sys.stderr)
     print_summary(report, paths)
     return 0
