@@ -22,6 +22,19 @@ Registration hooks receive a ``register`` callable; call it once per object::
     def vetcore_register_checks(register):
         register(Check(id="X42", title="My check", run=run))
 
+Beyond the hooks, two fields of the data model are part of the contract:
+
+* ``Target.neighbours`` (:class:`vetcore.neighbours.Neighbours` or ``None``):
+  the catalogued stars around the target given to the run (``--neighbours``);
+  checks read it from ``ctx.target`` and may weigh them as hosts with
+  :func:`vetcore.hosts.attribute_hosts`;
+* ``CheckResult.disposition`` (:class:`vetcore.disposition.Disposition`): a
+  check that answers "where is the source?" for the whole target declares the
+  target's disposition there.  The report takes it from the target-scope
+  results that declare one, else from the sector results
+  (:func:`vetcore.disposition.report_disposition`); the core never looks for a
+  check by id.
+
 Compatibility: a plugin module may set ``VETCORE_API = 1`` (the major version of
 this contract it was written for, :data:`vetcore.API_VERSION`).  A plugin that
 declares another major version is reported and skipped, never half-loaded.

@@ -25,21 +25,28 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
 from vetcore.errors import DataError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.model import Stamp
+
 __all__ = [
     "NEIGHBOUR_COLUMNS",
+    "NeighbourSpec",
     "Neighbours",
     "Star",
     "TicQuery",
+    "attach_neighbours",
     "load_neighbours",
+    "neighbours_identity",
     "query_tic",
     "read_neighbours",
+    "write_neighbours",
 ]
 
 #: The columns a neighbour table must have (case-insensitive).
@@ -111,7 +118,7 @@ def _stars_from_columns(
             i = int(np.flatnonzero(bad)[0])
             raise DataError(
                 where,
-                f"column {name!r}, row {i + first_row}: {values[i]!r} is not a number in [{low:g}, {high:g}]"
+                f"column {name!r}, row {i + first_row}: {float(values[i])!r} is not a number in [{low:g}, {high:g}]"
                 + (" (degrees)" if name != "mag" else ""),
             )
     text_ids = [str(v).strip() for v in ids]
@@ -165,7 +172,11 @@ def read_neighbours(path: str | Path, band: str = "") -> Neighbours:
     columns = {c: table[names[c]] for c in NEIGHBOUR_COLUMNS}
     for c in ("ra", "dec", "mag"):
         if columns[c].dtype.kind not in "fiu":
-            raise DataError(where, f"column {c!r} is not numeric (dtype {columns[c].dtype})")
+            for i, value in enumerate(columns[c], start=1):
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    raise DataError(where, f"column {c!r}, row {i}: {str(value)!r} is not a number") from None
     stars = _stars_from_columns(
         where, list(columns["id"]), columns["ra"], columns["dec"], columns["mag"], first_row=1
     )
@@ -289,8 +300,12 @@ def write_neighbours(path: str | Path, neighbours: Neighbours) -> None:
     atomic_write(path, buffer.getvalue())
 
 
+#: What a user passes for the neighbours: nothing, a list, a table file, or ``"tic"``.
+NeighbourSpec = str | Path | Neighbours | None
+
+
 def load_neighbours(
-    spec: str | Path | Neighbours | None,
+    spec: NeighbourSpec,
     *,
     ra: float | None,
     dec: float | None,
@@ -316,3 +331,54 @@ def load_neighbours(
             cache_dir = default_cache_dir()
         return query_tic(ra, dec, radius_arcsec, cache_dir=cache_dir, offline=offline, query=query)
     return read_neighbours(spec)
+
+
+def _footprint_arcsec(stamps: Sequence[Stamp]) -> float:
+    """A radius around the target that covers every stamp plus 5 pixels of PSF wings."""
+    return max((math.hypot(*s.shape) + 5.0) * s.pixel_scale_arcsec for s in stamps)
+
+
+def attach_neighbours(
+    stamps: Sequence[Stamp],
+    spec: NeighbourSpec,
+    *,
+    cache_dir: str | Path | None = None,
+    offline: bool = False,
+    query: TicQuery | None = None,
+) -> list[Stamp]:
+    """``stamps`` with ``target.neighbours`` set from ``spec`` (see :func:`load_neighbours`).
+
+    Only stars around the target that can matter are kept: within the stamps'
+    diagonal plus five pixels (the same radius bounds a TIC query).  ``None``
+    leaves the stamps unchanged.
+    """
+    if spec is None or not stamps:
+        return list(stamps)
+    target = stamps[0].target
+    radius = _footprint_arcsec(stamps)
+    listed = load_neighbours(
+        spec,
+        ra=target.ra,
+        dec=target.dec,
+        radius_arcsec=radius,
+        cache_dir=cache_dir,
+        offline=offline,
+        query=query,
+    )
+    assert listed is not None
+    if target.ra is not None and target.dec is not None:
+        listed = attrs.evolve(listed, stars=listed.within(target.ra, target.dec, radius))
+    return [s.replace(target=attrs.evolve(s.target, neighbours=listed)) for s in stamps]
+
+
+def neighbours_identity(spec: NeighbourSpec) -> str | None:
+    """A stable string for ``spec`` in a report's inputs hash (file path and size, or the stars)."""
+    if spec is None:
+        return None
+    if isinstance(spec, Neighbours):
+        text = ";".join(f"{s.id},{s.ra:.8f},{s.dec:.8f},{s.mag:.3f}" for s in spec.stars)
+        return "stars:" + hashlib.sha256(text.encode()).hexdigest()
+    if str(spec).strip().lower() == "tic":
+        return "tic"
+    path = Path(spec)
+    return f"file:{path.resolve()}:{path.stat().st_size if path.is_file() else -1}"

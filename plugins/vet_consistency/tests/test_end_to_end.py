@@ -149,6 +149,26 @@ def test_full_run_report_holds_the_aggregate(on_target_sectors):
 
 @pytest.mark.realdata
 @pytest.mark.slow
+def test_toi813_sector5_is_on_target_one_sector():
+    """TOI-813 (confirmed planet, one 13-h transit in S5): a usable on-target answer from one sector."""
+    import vetcore
+
+    path = shared_data("tpf/tess2018319095959-s0005-0000000055525572-0125-s_tp.fits.gz")
+    report = vetcore.vet(
+        path, period=83.899464, t0=1454.659802, duration=13.280961, checks=["V08", "V09", "V25"]
+    )
+    d = report.disposition
+    assert d.verdict == "on_target", d.reason
+    assert d.checks == ("V25",) and d.likely_host == "target"
+    assert "one sector (S5): cross-sector consistency untested" in d.reason
+    # the confusion radius is resolved: within one TESS pixel (≈ 20.5″ here, from the WCS)
+    res = report.result("V25")
+    assert d.confusion_radius_arcsec <= res.metrics["max_confusion_radius_arcsec"] < 22.0
+    assert res.metrics["consistency_basis"] == "none" and "SINGLE_LOCALIZATION" in res.flags
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
 def test_toi5807_sector83_is_not_off_target():
     import vetcore
 
@@ -164,6 +184,7 @@ def test_toi5807_sector83_is_not_off_target():
     )
     res = report.result("V25")
     assert res.metrics["verdict"] != "off_target", res.message
+    assert report.disposition.verdict != "off_target"
     assert res.metrics["consistency_basis"] in ("epochs", "none")
 
 
@@ -180,3 +201,8 @@ def test_koi608_is_off_target():
     assert res.metrics["verdict"] == "off_target", res.message
     assert res.metrics["consistency_basis"] == "epochs" and res.metrics["n_localizations"] == 3
     assert math.isfinite(res.metrics["offset_sigma"])
+    d = report.disposition
+    assert d.verdict == "off_target" and d.checks == ("V25",)
+    # the source lies at least 3″ (¾ of a Kepler pixel) from the target, far outside its confusion radius
+    assert res.metrics["distance_arcsec"] >= 3.0 and d.confusion_radius_arcsec < 1.5
+    assert d.likely_host is None and "no neighbour list" in d.reason

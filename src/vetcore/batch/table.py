@@ -13,6 +13,9 @@ t0          mid-transit epoch: BTJD/BKJD, or a full BJD (> 2 400 000)
 duration    total transit duration (hours)
 depth       optional: depth (ppm)
 ra, dec     optional: target position (deg), overriding the data's
+neighbours  optional: a CSV/ECSV neighbour list (id, ra, dec, mag) or ``tic``
+            for this target (see :mod:`vetcore.neighbours`), overriding
+            ``vetcore batch --neighbours``; relative to the table's folder
 ==========  =====================================================================
 
 TOI catalogue layout (the ExoFOP/TESS "TOI list" CSV, read as published): the
@@ -66,6 +69,7 @@ class Candidate:
     ra: float | None = None
     dec: float | None = None
     problem: str | None = None
+    neighbours: Any = None  # a vetcore.neighbours.NeighbourSpec
 
 
 def _number(value: Any) -> float | None:
@@ -129,9 +133,13 @@ def read_table(path: str | os.PathLike[str]) -> list[Candidate]:
                     raise ValueError(f"{key} is empty")
             if not sources:
                 raise ValueError("source is empty")
-            candidates.append(
-                Candidate(row=i, name=name or f"row{i}", sources=sources, **numbers)  # type: ignore[arg-type]
-            )
+            listed = str(values.get("neighbours") or "").strip()
+            if listed in ("--", "nan"):
+                listed = ""
+            if listed and listed.lower() != "tic" and not os.path.isabs(listed):
+                listed = str(base / listed)
+            row = Candidate(row=i, name=name or f"row{i}", sources=sources, **numbers)  # type: ignore[arg-type]
+            candidates.append(attrs.evolve(row, neighbours=listed or None))
         except (TypeError, ValueError) as exc:
             candidates.append(Candidate(row=i, name=name or f"row{i}", problem=f"{path} row {i}: {exc}"))
     return candidates

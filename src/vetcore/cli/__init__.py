@@ -6,8 +6,9 @@ adding a command is adding its module here.  Command modules import heavy
 libraries only inside ``run`` so that ``vetcore --help`` stays fast.
 
 Exit codes: 0 success (whatever the verdicts), 2 bad usage, configuration or
-input (:class:`~vetcore.errors.VetcoreError`, one line on stderr), 1 internal
-error (one line; ``--debug`` shows the traceback).
+input (:class:`~vetcore.errors.VetcoreError`, one line on stderr), 3 a target's
+disposition is among ``--fail-on`` (``run``/``batch``), 1 internal error (one
+line; ``--debug`` shows the traceback).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from vetcore.cli.verdict_options import FAIL_ON_EXIT, add_verdict_options, failing
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -14,7 +16,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Vet every row of TABLE (plain layout: target, source, period, t0, duration[, depth, ra, "
         "dec]; or the TOI catalogue as published) into DIR/<target>/, and write DIR/summary.ecsv and "
         "DIR/summary.csv.  Re-running skips targets whose report has the same inputs.",
-        epilog="example: vetcore batch candidates.csv --out survey/ --workers 2 --format json,html",
+        epilog="example: vetcore batch candidates.csv --out survey/ --workers 2 --format json,html\n\n"
+        "summary.ecsv/csv hold one row per target with its disposition (columns disposition,\n"
+        "likely_host, confusion_radius_arcsec, disposition_reason).  Exit status: 0 done (whatever\n"
+        "the verdicts and failed targets), 2 bad table or options, 3 some target's disposition is\n"
+        "one of --fail-on, 1 internal error.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("table", metavar="TABLE", help="CSV or ECSV table, one row per candidate")
     p.add_argument("--out", default="vetcore-batch", help="output folder (default: ./vetcore-batch)")
@@ -30,6 +37,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--cache-dir", metavar="DIR", help="download cache folder (must be shared by Dask workers)"
     )
     p.add_argument("--quiet", action="store_true", help="no per-target progress lines")
+    add_verdict_options(p)
     return p
 
 
@@ -54,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_batch(
             candidates, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
             config=config, checks=checks, formats=formats, progress=progress, disabled=args.disable_plugin,
+            neighbours=args.neighbours,
         )  # fmt: skip
     except KeyboardInterrupt:
         print(
@@ -68,4 +77,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for path in result.summary_paths:
         print(f"wrote {path}")
-    return 0
+    dispositions = [str(row.get("disposition") or "") for row in result.rows]
+    counts = {v: dispositions.count(v) for v in dict.fromkeys(d for d in dispositions if d)}
+    if counts:
+        print("dispositions: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    return FAIL_ON_EXIT if failing(dispositions, args.fail_on) else 0

@@ -50,6 +50,7 @@ def _layout(report: Report, results: dict[str, CheckResult], where: str) -> Figu
                 axes[0].text(0.5, 0.5, f"plot failed: {type(exc).__name__}: {exc}", ha="center", wrap=True,
                              transform=axes[0].transAxes, fontsize=8)  # fmt: skip
             used = check.plot_panels
+            _overlay_neighbours(report, list(axes[:used]))
         else:
             text = result.message or result.error or "no figure for this check"
             axes[0].text(0.5, 0.5, text[:300], ha="center", va="center", wrap=True,
@@ -63,6 +64,21 @@ def _layout(report: Report, results: dict[str, CheckResult], where: str) -> Figu
             title = ax.get_title()
             ax.set_title(f"{head}\n{title}" if title else head, fontsize=8)
     return fig
+
+
+def _overlay_neighbours(report: Report, axes: list[Any]) -> None:
+    """Draw the disposition's listed neighbours on every pixel image a check drew (any check that
+    uses :func:`vetcore.plotting.show_image` with a frame: V09's images, for one)."""
+    from vetcore.plotting import draw_neighbours, image_frame
+
+    disposition = report.disposition
+    if not disposition.hosts:
+        return
+    rows = [h.to_dict() for h in disposition.hosts]
+    for ax in axes:
+        frame = image_frame(ax)
+        if frame is not None:
+            draw_neighbours(ax, frame, rows, likely_host=disposition.likely_host)
 
 
 def sector_figure(report: Report, label: str) -> Figure | None:

@@ -3,7 +3,9 @@
 :func:`summary_row` is the single definition of that row (also used by
 ``vetcore batch`` for ``summary.ecsv``): target, ephemeris, sectors, the
 status of every check in every sector (``V08_S83``), target-level results
-(``V25``), the target-level verdict, the best localization offset and errors.
+(``V25``), the target's disposition (``disposition``, ``likely_host``,
+``confusion_radius_arcsec``, ``disposition_reason``), the target-level verdict,
+the best localization offset and errors.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ def summary_row(report: Report) -> dict[str, Any]:
         "duration_h": report.ephemeris.duration_hours,
         "sectors": " ".join(s.label for s in report.sectors),
     }
+    disposition = report.disposition
+    row["disposition"] = disposition.verdict
+    row["likely_host"] = disposition.likely_host or ""
+    row["confusion_radius_arcsec"] = _number(disposition.confusion_radius_arcsec)
+    row["disposition_reason"] = disposition.reason
     errors = []
     for sector in report.sectors:
         for check_id, result in sector.results.items():
