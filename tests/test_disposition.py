@@ -1,4 +1,5 @@
-"""One disposition per target: where it comes from, and where it shows (JSON, HTML, terminal, summary, exit code)."""
+"""One disposition per target: where it comes from, and where it shows (JSON, HTML, terminal,
+summary, exit code)."""
 
 from __future__ import annotations
 

@@ -118,8 +118,8 @@ def _stars_from_columns(
             i = int(np.flatnonzero(bad)[0])
             raise DataError(
                 where,
-                f"column {name!r}, row {i + first_row}: {float(values[i])!r} is not a number in [{low:g}, {high:g}]"
-                + (" (degrees)" if name != "mag" else ""),
+                f"column {name!r}, row {i + first_row}: {float(values[i])!r} is not a number "
+                f"in [{low:g}, {high:g}]" + (" (degrees)" if name != "mag" else ""),
             )
     text_ids = [str(v).strip() for v in ids]
     for i, sid in enumerate(text_ids):
