@@ -13,12 +13,14 @@ __all__ = ["override_target", "validated"]
 def validated(stamp: Stamp) -> Stamp:
     """Return ``stamp`` if it is usable, else raise :class:`DataError` naming its source.
 
-    Rejected: flux that is NaN everywhere, no good cadence after the quality
-    mask, and a WCS that is not celestial.
+    Rejected: no cadence at all, flux that is NaN everywhere, no good cadence
+    after the quality mask, and a WCS that is not celestial.
     """
     name = stamp.source or stamp.label
     if not stamp.wcs.has_celestial:
         raise DataError(name, "the WCS has no celestial axes (RA/Dec)")
+    if stamp.n_cadences == 0:
+        raise DataError(name, "no cadences: the file holds no time samples")
     good = stamp.good
     if not good.any() and not np.isfinite(stamp.flux).any():
         raise DataError(name, "flux is NaN in every cadence and pixel")

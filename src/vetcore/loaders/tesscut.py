@@ -1,4 +1,5 @@
-"""A photometric aperture for FFI cut-outs (TESScut/astrocut), which carry none.
+"""A photometric aperture for stamps that carry none: FFI cut-outs (TESScut/astrocut),
+and any TPF or ``.npz`` whose aperture is missing or empty.
 
 The aperture is the connected group of pixels around the target that stand
 above the median image's background by :data:`THRESHOLD_SIGMA` robust standard
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vetcore.errors import DataError
 from vetcore.model import Stamp
 
-__all__ = ["MAX_RADIUS_PIX", "THRESHOLD_SIGMA", "derive_aperture"]
+__all__ = ["MAX_RADIUS_PIX", "THRESHOLD_SIGMA", "derive_aperture", "with_aperture"]
 
 #: Pixels brighter than background + THRESHOLD_SIGMA × (1.4826 × MAD) join the aperture.
 THRESHOLD_SIGMA = 3.0
@@ -46,3 +48,25 @@ def derive_aperture(stamp: Stamp) -> tuple[np.ndarray, str]:
         mask = near & (np.hypot(rows - row0, cols - col0) <= 1.0)
         how = "target too faint for a threshold mask; pixels within 1 px of the target"
     return mask, f"derived aperture ({int(mask.sum())} px): {how}; the file has no pipeline aperture"
+
+
+def with_aperture(stamp: Stamp) -> Stamp:
+    """``stamp`` unchanged if its aperture has a pixel, else with a derived one.
+
+    The derived stamp says so in ``aperture_source = "derived"`` (shown in every
+    report) and ``meta["aperture"]`` (how it was made).  A stamp without an
+    aperture and without a target position is refused: nothing to derive from.
+    """
+    if stamp.aperture_mask.any():
+        return stamp
+    name = stamp.source or stamp.label
+    if not stamp.target.has_position:
+        raise DataError(
+            name, "no aperture (missing or empty) and no target RA/Dec to derive one; pass ra= and dec="
+        )
+    if not stamp.good.any():
+        return stamp  # validated() refuses it with the reason
+    if not np.isfinite(stamp.target_pixel).all():
+        raise DataError(name, "the target RA/Dec has no pixel position through the WCS; is the WCS corrupt?")
+    mask, note = derive_aperture(stamp)
+    return stamp.replace(aperture_mask=mask, aperture_source="derived", meta={**stamp.meta, "aperture": note})

@@ -10,16 +10,18 @@ FITS WCS paper I, §3.2), so it describes the stamp's own pixel grid.  Times are
 BTJD (TESS, ``BJDREFI`` = 2457000) or BKJD (Kepler/K2, 2454833).
 
 The files are read with astropy only (memory-mapped when not compressed).
-TESScut cut-outs carry no pipeline aperture; one is derived with
+Compressed files (gzip, bzip2, recognised by content) are inflated within the
+bounds of :mod:`vetcore.loaders.files`.  TESScut cut-outs carry no pipeline
+aperture, and a pipeline aperture may be empty; one is then derived with
 :func:`vetcore.loaders.tesscut.derive_aperture` and the stamp says so
-(``aperture_source = "derived"``).
+(``aperture_source = "derived"``), exactly as for ``.npz`` stamps.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
+import math
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,9 @@ import numpy as np
 
 from vetcore.errors import DataError
 from vetcore.loaders.checks import override_target, validated
+from vetcore.loaders.files import check_regular_file, compression_of, inflate_fits
 from vetcore.loaders.quality import resolve_bitmask
-from vetcore.loaders.tesscut import derive_aperture
+from vetcore.loaders.tesscut import with_aperture
 from vetcore.model import LoadOptions, Stamp, Target
 
 __all__ = ["FITS_SUFFIXES", "accepts", "load", "stamp_from_hdulist"]
@@ -56,13 +59,12 @@ def load(source: Any, options: LoadOptions) -> list[Stamp]:
     """One stamp from a TPF or cut-out file; :class:`DataError` names the file on any problem."""
     from astropy.io import fits
 
-    path = Path(source)
-    if not path.is_file():
-        raise DataError(path, "no such file")
+    path = check_regular_file(source)
     try:
-        # A gzipped FITS is inflated once into memory: astropy would otherwise
-        # decompress it again each time it seeks back to a table's data.
-        handle: Any = io.BytesIO(gzip.decompress(path.read_bytes())) if path.suffix == ".gz" else path
+        # A compressed FITS is inflated once into memory, within bounds (vetcore.loaders.files):
+        # astropy would otherwise decompress it again each time it seeks back to a table's data.
+        compression = compression_of(path)
+        handle: Any = inflate_fits(path, compression) if compression else path
         with fits.open(handle, memmap=True, lazy_load_hdus=False) as hdul:
             return [stamp_from_hdulist(hdul, str(path), options)]
     except DataError:
@@ -90,6 +92,7 @@ def _wcs(table: Any, source: str) -> Any:
     ]
     if missing:
         raise DataError(source, f"missing WCS keywords in the pixel table: {', '.join(missing)}")
+    _check_wcs_values(table.header, col, source)
     import warnings
 
     with warnings.catch_warnings():
@@ -98,6 +101,18 @@ def _wcs(table: Any, source: str) -> Any:
     if not wcs.has_celestial:
         raise DataError(source, f"the FLUX column's WCS ({col}CTYP) is not celestial")
     return wcs
+
+
+def _check_wcs_values(header: Any, col: int, source: str) -> None:
+    """Every binary-table WCS keyword of column ``col`` (``1CRVL5``, ``11PC5``…) readable and finite."""
+    pattern = re.compile(rf"^\d{{1,2}}[A-Z]{{2,4}}{col}$")
+    for key in [k for k in header if pattern.match(k)]:
+        try:
+            value = header[key]
+        except Exception as exc:  # astropy's VerifyError for an unparsable card, among others
+            raise DataError(source, f"WCS header keyword {key} cannot be read ({exc})") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DataError(source, f"WCS header keyword {key} is {value}: the pixel positions are unknown")
 
 
 def _target(primary: Any, mission: str, options: LoadOptions, source: str) -> Target:
@@ -211,14 +226,7 @@ def stamp_from_hdulist(hdul: Any, source: str, options: LoadOptions) -> Stamp:
         source=source,
         meta={k: v for k, v in meta.items() if v is not None and v != ""},
     )
-    if aperture_source == "none":
-        if not target.has_position:
-            raise DataError(source, "cut-out without aperture or target RA/Dec; pass ra= and dec=")
-        mask, note = derive_aperture(stamp)
-        stamp = stamp.replace(
-            aperture_mask=mask, aperture_source="derived", meta={**stamp.meta, "aperture": note}
-        )
-    return validated(stamp)
+    return validated(with_aperture(stamp))
 
 
 def _aperture(hdul: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:

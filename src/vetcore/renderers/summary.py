@@ -6,6 +6,12 @@ status of every check in every sector (``V08_S83``), target-level results
 (``V25``), the target's disposition (``disposition``, ``likely_host``,
 ``confusion_radius_arcsec``, ``disposition_reason``), the target-level verdict,
 the best localization offset and errors.
+
+``summary.csv`` is opened in spreadsheets, which run a cell starting with ``=``,
+``+``, ``-`` or ``@`` as a formula (CSV injection).  :func:`table_text` writes
+such text cells with a leading apostrophe; numeric columns, and text cells that
+are plain numbers, are written as they are.  ``summary.ecsv`` keeps the text
+unchanged (it is read by programs, not spreadsheets).
 """
 
 from __future__ import annotations
@@ -22,7 +28,11 @@ from vetcore.io import atomic_write, inside
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.report import Report
 
-__all__ = ["render_csv", "render_ecsv", "summary_row", "summary_table"]
+__all__ = ["neutralised", "render_csv", "render_ecsv", "summary_row", "summary_table", "table_text"]
+
+#: First characters that make a spreadsheet evaluate a cell (with tab and carriage return,
+#: which some spreadsheets strip before looking).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _number(value: Any) -> float:
@@ -87,11 +97,33 @@ def summary_table(rows: Iterable[dict[str, Any]]) -> Any:
     return table
 
 
-def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, filename: str) -> list[Path]:
+def neutralised(text: str) -> str:
+    """``text`` made inert for a spreadsheet: ``'`` before a leading formula character,
+    unless the whole cell is a number (``-3.5`` stays a number)."""
+    if not text.startswith(FORMULA_START):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
+
+
+def table_text(table: Any, fmt: str) -> str:
+    """``table`` written in astropy format ``fmt``; for CSV, text cells are :func:`neutralised`."""
+    if fmt == "ascii.csv":
+        table = table.copy()
+        for name in table.colnames:
+            if table[name].dtype.kind in "US":
+                table[name] = [neutralised(str(v)) for v in table[name]]
     buffer = io.StringIO()
-    summary_table([summary_row(report)]).write(buffer, format=fmt)
+    table.write(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, filename: str) -> list[Path]:
     path = inside(out_dir, filename)
-    atomic_write(path, buffer.getvalue())
+    atomic_write(path, table_text(summary_table([summary_row(report)]), fmt))
     return [path]
 
 

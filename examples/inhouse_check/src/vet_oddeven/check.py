@@ -48,19 +48,23 @@ CHECK_ID = "X01"
 
 PARAMS = (
     Param("sigma_threshold", 3.0, "fail when |depth_odd − depth_even| reaches this many standard errors",
-          unit="sigma"),
+          unit="sigma", minimum=0.0, exclusive_minimum=True),
     Param("min_per_parity", 2, "inconclusive when fewer odd or even transits than this are usable",
-          type="int"),
-    Param("min_depth_snr", 3.0, "inconclusive when the mean depth of all transits is below this S/N"),
+          type="int", minimum=1),
+    Param("min_depth_snr", 3.0, "inconclusive when the mean depth of all transits is below this S/N",
+          minimum=0.0),
     Param("in_fraction", 0.8, "in-transit cadences: |Δt| ≤ in_fraction·D/2 (keeps ingress and egress out)",
-          unit="durations"),
-    Param("baseline_gap", 0.25, "gap between the transit edge and each baseline window", unit="durations"),
-    Param("baseline_width", 1.5, "width of each local baseline window", unit="durations"),
+          unit="durations", minimum=0.0, maximum=1.0, exclusive_minimum=True),
+    Param("baseline_gap", 0.25, "gap between the transit edge and each baseline window", unit="durations",
+          minimum=0.0),
+    Param("baseline_width", 1.5, "width of each local baseline window", unit="durations",
+          minimum=0.0, exclusive_minimum=True),
     Param("baseline_order", 1, "polynomial order of the local baseline (0: constant, 1: straight line)",
           type="int", choices=(0, 1)),
     Param("min_coverage", 0.5, "leave out transits with less than this fraction of their in-transit "
-          "cadences observed", unit="fraction"),
-    Param("min_baseline_cadences", 6, "leave out transits with fewer good baseline cadences", type="int"),
+          "cadences observed", unit="fraction", minimum=0.0, maximum=1.0, exclusive_minimum=True),
+    Param("min_baseline_cadences", 6, "leave out transits with fewer good baseline cadences", type="int",
+          minimum=1),
 )  # fmt: skip
 
 FLAGS = {
