@@ -91,11 +91,38 @@ def test_quality_bitmask_choices():
 def test_lightkurve_object_matches_file():
     lk = pytest.importorskip("lightkurve", reason="lightkurve is an optional dependency")
     path = shared_data("tpf/kepler/kplr005562784-2011271113734_lpd-targ.fits.gz")
-    (from_object,) = vetcore.load(lk.read(path))
-    (from_file,) = vetcore.load(path)
+    tpf = lk.read(path)
+    (from_object,) = vetcore.load(tpf)
+    (from_file,) = vetcore.load(path, quality_bitmask="none")
     assert from_object.label == from_file.label
-    np.testing.assert_array_equal(from_object.flux, from_file.flux)
+    # the object keeps lightkurve's own cadence selection
+    np.testing.assert_array_equal(from_object.flux, from_file.flux[tpf.quality_mask])
     assert from_object.target_pixel == pytest.approx(from_file.target_pixel)
+
+
+@pytest.mark.parametrize("bitmask", ["default", "hard", "hardest"])
+def test_lightkurve_tpf_is_vetted_on_its_own_cadences(bitmask):
+    lk = pytest.importorskip("lightkurve", reason="lightkurve is an optional dependency")
+    path = shared_data("tpf/tess2018319095959-s0005-0000000055525572-0125-s_tp.fits.gz")
+    tpf = lk.read(path, quality_bitmask=bitmask)
+    (stamp,) = vetcore.load(tpf, quality_bitmask="none")
+    assert stamp.n_cadences == len(tpf) < 18944
+    assert stamp.quality_bitmask == 0  # vetcore's preset is not applied on top
+    usable = np.isfinite(tpf.time.value) & np.isfinite(tpf.flux.value).any(axis=(1, 2))
+    assert int(stamp.good.sum()) == int(usable.sum())
+    np.testing.assert_array_equal(stamp.time, tpf.time.value)
+    # slicing the TPF slices the stamp
+    (part,) = vetcore.load(tpf[100:200])
+    assert part.n_cadences == 100
+    np.testing.assert_array_equal(part.time, tpf.time.value[100:200])
+
+
+def test_lightkurve_collection_gives_one_stamp_per_tpf():
+    lk = pytest.importorskip("lightkurve", reason="lightkurve is an optional dependency")
+    tess = lk.read(shared_data("tpf/tess2018319095959-s0005-0000000055525572-0125-s_tp.fits.gz"))
+    kepler = lk.read(shared_data("tpf/kepler/kplr005562784-2011271113734_lpd-targ.fits.gz"))
+    stamps = vetcore.load(lk.TargetPixelFileCollection([tess, kepler]))
+    assert sorted(s.label for s in stamps) == ["Q10", "S5"]
 
 
 def test_folder_and_glob(tmp_path):

@@ -87,3 +87,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'vetcore' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Module attributes plus the lazily imported public names (for tab completion)."""
+    return sorted(set(globals()) | set(__all__))

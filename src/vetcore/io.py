@@ -5,13 +5,23 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 from vetcore.errors import VetcoreError
 
-__all__ = ["atomic_write", "inside", "safe_name"]
+__all__ = ["atomic_write", "file_mode", "inside", "safe_name"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+_UMASK_LOCK = threading.Lock()
+
+
+def file_mode() -> int:
+    """The mode a new file gets from ``open()`` under the current umask (``0o666 & ~umask``)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
 
 
 def safe_name(name: str, fallback: str = "target") -> str:
@@ -33,13 +43,16 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
 
     A reader never sees a half-written file, and an existing file is replaced
-    only once the new content is complete.
+    only once the new content is complete.  The file gets the mode of a file
+    created with ``open()`` (``0o666`` less the umask; e.g. 0644 under umask
+    022), so reports on a shared filesystem are readable by colleagues.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

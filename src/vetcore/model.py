@@ -331,6 +331,11 @@ class Localization:
     label: str = ""
     epochs: tuple[Localization, ...] = attrs.field(default=(), converter=_as_tuple)
 
+    def __repr__(self) -> str:
+        from vetcore.display import localization_repr
+
+        return localization_repr(self)
+
     @property
     def distance_arcsec(self) -> float:
         return float(np.hypot(*self.offset_arcsec))
@@ -419,6 +424,16 @@ class CheckResult:
 
     def replace(self, **changes: Any) -> CheckResult:
         return attrs.evolve(self, **changes)
+
+    def __repr__(self) -> str:
+        from vetcore.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from vetcore.display import result_html
+
+        return result_html(self)
 
 
 # --------------------------------------------------------------------------- checks
@@ -567,6 +582,9 @@ class Check:
     explains every flag code the check can emit, in words.  ``requires`` names
     the data it needs (``"pixels"``, ``"aperture"``, ``"lightcurve"``,
     ``"localizations"``); the runner skips it when they are missing.
+    ``method`` optionally says in plain words how the check measures (which
+    baseline, which error model, how it differs from common alternatives); the
+    reports show it beside ``summary``.
     """
 
     id: str = attrs.field()
@@ -581,6 +599,7 @@ class Check:
     plot: Callable[[CheckResult, Sequence[Any]], None] | None = attrs.field(default=None, repr=False)
     plot_panels: int = 1
     plugin: str = ""
+    method: str = ""
 
     @id.validator
     def _check_id(self, attribute: attrs.Attribute[Any], value: str) -> None:

@@ -163,6 +163,9 @@ class Report:
     vetcore_version: str = vetcore.__version__
     created: str = attrs.field(factory=_utc_now)
     renderers: Mapping[str, Renderer] = attrs.field(factory=dict, repr=False)
+    warnings: list[str] = attrs.field(factory=list)
+    #: Names of the files written beside the HTML page (set on the copy the HTML renderer gets).
+    products: list[str] = attrs.field(factory=list, repr=False)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}
@@ -173,6 +176,47 @@ class Report:
             f"<Report {self.target.id}: sectors {[s.label for s in self.sectors]}, "
             f"checks {list(self.checks)}, results: {summary or 'none'}>"
         )
+
+    # -- notebook ---------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        """Jupyter view: the verdict box, the status table and compact figures."""
+        from vetcore.display import report_html
+
+        return report_html(self)
+
+    def to_table(self, metrics: bool = True) -> Any:
+        """An astropy ``Table``, one row per (check, sector), a unit on every numeric column.
+
+        See :func:`vetcore.display.report_table`.
+        """
+        from vetcore.display import report_table
+
+        return report_table(self, metrics=metrics)
+
+    def to_pandas(self, metrics: bool = True) -> Any:
+        """:meth:`to_table` as a pandas ``DataFrame`` (needs pandas; units go to ``df.attrs["units"]``)."""
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            raise ImportError("to_pandas needs pandas (pip install pandas)") from None
+        table = self.to_table(metrics=metrics)
+        units = {name: str(table[name].unit) for name in table.colnames if table[name].unit is not None}
+        frame = table.to_pandas(index=False)
+        frame.attrs["units"] = units
+        return frame
+
+    def plot(
+        self, check: str, sector: str | int | None = None, ax: Any = None, panel: int | None = None
+    ) -> Any:
+        """Draw ``check``'s panels for ``sector`` (``"S83"`` or ``83``) into ``ax``; returns the axes.
+
+        ``ax`` is one matplotlib Axes (choose the panel with ``panel`` when the
+        check draws several), a sequence of ``Check.plot_panels`` axes, or
+        ``None`` for a new pyplot figure.  See :func:`vetcore.display.plot_check`.
+        """
+        from vetcore.display import plot_check
+
+        return plot_check(self, check, sector, ax=ax, panel=panel)
 
     # -- access ---------------------------------------------------------------------
     @property
@@ -266,6 +310,7 @@ class Report:
             "aggregates": {cid: result_to_dict(r) for cid, r in self.aggregates.items()},
             "timings": jsonable(self.timings),
             "inputs_hash": self.inputs_hash,
+            "warnings": list(self.warnings),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -298,9 +343,17 @@ class Report:
         chosen = [_renderer(renderers, name) for name in formats]
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths: list[Path] = []
-        for renderer in chosen:
-            paths.extend(Path(p) for p in renderer.render(self, out))
+        written: dict[int, list[Path]] = {}
+        # the HTML page lists the other products, so it is written last, from a copy that knows them
+        for i in sorted(range(len(chosen)), key=lambda k: chosen[k].name == "html"):
+            subject = self
+            if chosen[i].name == "html":
+                from vetcore.renderers.html_report import FILENAME
+
+                done = [p.name for group in written.values() for p in group]
+                subject = attrs.evolve(self, products=[*done, FILENAME])
+            written[i] = [Path(p) for p in chosen[i].render(subject, out)]
+        paths = [p for i in range(len(chosen)) for p in written[i]]
         return paths
 
 

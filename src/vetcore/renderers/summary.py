@@ -1,11 +1,15 @@
-"""``csv`` and ``ecsv`` formats: one summary row per target, for spreadsheets and batch runs.
+"""``csv`` and ``ecsv`` formats: summary tables for spreadsheets and batch runs.
 
-:func:`summary_row` is the single definition of that row (also used by
-``vetcore batch`` for ``summary.ecsv``): target, ephemeris, sectors, the
-status of every check in every sector (``V08_S83``), target-level results
-(``V25``), the target's disposition (``disposition``, ``likely_host``,
-``confusion_radius_arcsec``, ``disposition_reason``), the target-level verdict,
-the best localization offset and errors.
+:func:`summary_row` is the single definition of the wide row, one per target
+(also used by ``vetcore batch`` for ``summary.ecsv``): target, position,
+ephemeris with the time system of t0, sectors, the target's disposition
+(``disposition``, ``likely_host``, ``confusion_radius_arcsec``,
+``disposition_reason``), the status of every check in every sector
+(``V08_S83``), target-level results (``V25``), the target-level verdict, the
+best localization offset and errors.  :func:`long_rows` gives the long form
+beside it (``summary_long.*``): one row per target, check and sector.
+Numbers are written at full precision (t0, RA and Dec are never rounded) and
+the ECSV columns carry their units (:data:`UNITS`).
 
 ``summary.csv`` is opened in spreadsheets, which run a cell starting with ``=``,
 ``+``, ``-`` or ``@`` as a formula (CSV injection).  :func:`table_text` writes
@@ -28,7 +32,38 @@ from vetcore.io import atomic_write, inside
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.report import Report
 
-__all__ = ["neutralised", "render_csv", "render_ecsv", "summary_row", "summary_table", "table_text"]
+__all__ = [
+    "UNITS",
+    "long_rows",
+    "long_table",
+    "neutralised",
+    "render_csv",
+    "render_ecsv",
+    "summary_row",
+    "summary_table",
+    "table_text",
+]
+
+#: Units of the numeric summary columns (astropy unit strings; "" = dimensionless).
+UNITS: dict[str, str] = {
+    "ra": "deg",
+    "dec": "deg",
+    "period_d": "d",
+    "t0": "d",
+    "duration_h": "h",
+    "offset_arcsec": "arcsec",
+    "offset_sigma": "",
+    "offset_error_arcsec": "arcsec",
+    "confusion_radius_arcsec": "arcsec",
+}
+
+
+def _t0_system(report: Report) -> str:
+    """The time system t0 is expressed in: BJD, or the data's BTJD/BKJD."""
+    if report.ephemeris.time_system != "data":
+        return report.ephemeris.time_system
+    return "/".join(sorted({s.stamp.time_system for s in report.sectors})) or "data"
+
 
 #: First characters that make a spreadsheet evaluate a cell (with tab and carriage return,
 #: which some spreadsheets strip before looking).
@@ -47,6 +82,7 @@ def summary_row(report: Report) -> dict[str, Any]:
         "dec": _number(report.target.dec),
         "period_d": report.ephemeris.period,
         "t0": report.ephemeris.t0,
+        "t0_time_system": _t0_system(report),
         "duration_h": report.ephemeris.duration_hours,
         "sectors": " ".join(s.label for s in report.sectors),
     }
@@ -93,7 +129,45 @@ def summary_table(rows: Iterable[dict[str, Any]]) -> Any:
             (math.nan if v is None else v) if numeric else ("" if v is None else str(v)) for v in values
         ]
     table = Table(columns, names=names) if rows else Table()
+    _set_units(table)
     table.meta["comments"] = ["vetcore summary: one row per target; statuses per check and sector"]
+    return table
+
+
+def _set_units(table: Any) -> None:
+    import astropy.units as u
+
+    for name, unit in UNITS.items():
+        if name in table.colnames and table[name].dtype.kind == "f":
+            table[name].unit = u.dimensionless_unscaled if unit == "" else u.Unit(unit)
+
+
+def long_rows(report: Report) -> list[dict[str, Any]]:
+    """One row per (target, check, sector); ``sector`` is ``"all"`` for target-level results."""
+    rows = []
+    for label, result in report.results():
+        loc = result.localization
+        rows.append(
+            {
+                "target": report.target.id,
+                "check": result.check,
+                "sector": label or "all",
+                "status": result.status.value,
+                "verdict": str(result.metrics.get("verdict", "")),
+                "flags": " ".join(result.flags),
+                "offset_arcsec": loc.distance_arcsec if loc is not None else math.nan,
+                "offset_sigma": loc.offset_sigma if loc is not None else math.nan,
+                "offset_error_arcsec": loc.sigma_arcsec if loc is not None else math.nan,
+                "message": " ".join(result.message.split()),
+            }
+        )
+    return rows
+
+
+def long_table(rows: Iterable[dict[str, Any]]) -> Any:
+    """An astropy Table of :func:`long_rows` (units on the numeric columns)."""
+    table = summary_table(rows)
+    table.meta["comments"] = ["vetcore summary, long form: one row per target, check and sector"]
     return table
 
 
@@ -121,15 +195,21 @@ def table_text(table: Any, fmt: str) -> str:
     return buffer.getvalue()
 
 
-def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, filename: str) -> list[Path]:
-    path = inside(out_dir, filename)
-    atomic_write(path, table_text(summary_table([summary_row(report)]), fmt))
-    return [path]
+def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, suffix: str) -> list[Path]:
+    paths = []
+    for name, table in (
+        ("summary", summary_table([summary_row(report)])),
+        ("summary_long", long_table(long_rows(report))),
+    ):
+        path = inside(out_dir, f"{name}.{suffix}")
+        atomic_write(path, table_text(table, fmt))
+        paths.append(path)
+    return paths
 
 
 def render_csv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return _write(report, out_dir, "ascii.csv", "summary.csv")
+    return _write(report, out_dir, "ascii.csv", "csv")
 
 
 def render_ecsv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return _write(report, out_dir, "ascii.ecsv", "summary.ecsv")
+    return _write(report, out_dir, "ascii.ecsv", "ecsv")
