@@ -11,6 +11,9 @@
 
 * :func:`make_stamp`, :func:`make_sectors`, :func:`make_wcs`, :class:`SyntheticStar`
   (:mod:`vetcore.testing.synthetic`): stamps with a known answer.
+* :func:`vetcore.testing.population.draw_case` (import the module): a population of
+  realistic simulated targets with their truth, for injection–recovery;
+  :mod:`vetcore.testing.recovery` scores reports against it.
 * :func:`run_check`: one check on one stamp (or one target), through the same
   runner as ``vetcore run`` (parameter validation, timing, error capture).
 * :func:`shared_data`: the project's real data, or a skip (a failure under ``CI=true``).
