@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from vet_centroid.centroids import flux_weighted_centroids
-from vet_centroid.local import WindowGeometry, local_differences
+from vet_centroid.local import local_differences
 from vetcore.testing import SyntheticStar, make_stamp, run_check
+from vetcore.transits import WindowGeometry
 
 NEIGHBOUR = (SyntheticStar(), SyntheticStar(east_arcsec=1.5 * 21.0))  # 1.5 TESS pixels east
 

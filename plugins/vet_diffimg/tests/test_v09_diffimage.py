@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pytest
+from scipy.special import ndtr
 
 from vet_diffimg.diffimage import (
     WindowSpec,
@@ -12,12 +13,17 @@ from vet_diffimg.diffimage import (
     cadence_proxy,
     excluded_cadences,
     null_windows,
-    pointing_steps,
     usable_cadences,
     window_images,
 )
-from vet_diffimg.psf import pixel_gaussian
 from vetcore.testing import SyntheticStar, make_stamp
+from vetcore.transits import pointing_steps
+
+
+def pixel_gaussian(u, sigma):
+    """The synthetic stamps' circular Gaussian integrated over a unit pixel."""
+    return ndtr((u + 0.5) / sigma) - ndtr((u - 0.5) / sigma)
+
 
 SMALL = {"shape": (9, 9), "span_days": 12.0, "cadence_seconds": 1800.0}
 

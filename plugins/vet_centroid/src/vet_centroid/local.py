@@ -17,17 +17,9 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-__all__ = ["WindowGeometry", "WindowSums", "local_differences"]
+from vetcore.transits import WindowGeometry
 
-
-@attrs.frozen
-class WindowGeometry:
-    """Window edges (days) relative to a mid-time: in transit ``|dt| <= in_half``;
-    baseline ``base_inner <= |dt| <= base_outer``."""
-
-    in_half: float
-    base_inner: float
-    base_outer: float
+__all__ = ["WindowSums", "local_differences"]
 
 
 @attrs.frozen(eq=False)

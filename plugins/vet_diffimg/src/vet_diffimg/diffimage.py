@@ -19,6 +19,20 @@ baseline residuals (the observed scatter, which includes pointing jitter that
 in-transit cadences.  Transits are combined with per-pixel inverse-variance
 weights.
 
+Pointing decorrelation (pixel-level decorrelation, Deming et al. 2015, ApJ
+805, 132; Luger et al. 2016, AJ 152, 100): jitter of a few tens of
+millipixels moves flux between pixels and makes every pixel's series
+systematics-limited.  Inside each window the baseline model gets one term per
+pointing regressor: the spacecraft pointing ``POS_CORR1/2`` when the stamp has
+it (measured from many stars, so blind to the transit; it is used at the
+in-transit cadences too) and the background level, or else the flux-weighted
+centroid of the aperture measured from the pixels themselves.  A measured
+centroid moves during the transit of an off-target source, so only its
+wiggle about its own baseline trend is regressed on the baseline cadences and
+it is not extrapolated into the transit (that would absorb the signal being
+localized).  The aperture sum is also built without the regressors;
+``snr_gain`` is the ratio of its noise without and with them.
+
 Null images: the same construction at epochs shifted by whole window lengths
 (so no null window overlaps a transit window) contains no transit.  Their
 normalised scatter per pixel, r = rms(d_j / σ_j), is the ratio of the empirical
@@ -46,7 +60,7 @@ __all__ = [
     "combine",
     "excluded_cadences",
     "null_windows",
-    "pointing_steps",
+    "pointing_regressors",
     "usable_cadences",
     "window_images",
 ]
@@ -146,8 +160,9 @@ class WindowImages:
     the same quantities of the aperture-summed flux, whose variance comes from
     the scatter of the summed series itself (so pixel-to-pixel correlations,
     e.g. flux moving between pixels with the pointing, are accounted for);
-    ``n_in`` and ``n_base`` (K,): cadences used; ``n_steps`` (K,): pointing
-    steps modelled in each baseline.
+    ``ap_diff_raw``/``ap_var_raw``: the aperture sum without the pointing
+    regressors; ``n_in`` and ``n_base`` (K,): cadences used; ``n_steps`` (K,):
+    pointing steps modelled in each baseline.
     """
 
     diff: np.ndarray
@@ -157,27 +172,14 @@ class WindowImages:
     ap_diff: np.ndarray
     ap_var: np.ndarray
     ap_oot: np.ndarray
+    ap_diff_raw: np.ndarray
+    ap_var_raw: np.ndarray
     n_in: np.ndarray
     n_base: np.ndarray
     n_steps: np.ndarray
 
     def __len__(self) -> int:
         return int(self.diff.shape[0])
-
-
-def pointing_steps(stamp: Stamp, bits: int) -> np.ndarray:
-    """Start times of events flagged with quality ``bits`` (e.g. 32, reaction-wheel desaturation).
-
-    Consecutive flagged cadences (closer than three cadences) form one event.
-    """
-    if stamp.quality is None or not bits:
-        return np.empty(0)
-    flagged = (np.asarray(stamp.quality).astype(np.int64) & int(bits)) != 0
-    times = np.sort(stamp.time[flagged & np.isfinite(stamp.time)])
-    if times.size == 0:
-        return times
-    new = np.diff(times, prepend=-np.inf) > 3.0 * stamp.cadence_seconds / 86400.0
-    return times[new]
 
 
 def _design(
@@ -208,6 +210,54 @@ def _design(
     return np.column_stack(base_cols)[keep], np.column_stack(in_cols).mean(axis=0), keep, n_steps
 
 
+@attrs.frozen(eq=False)
+class Regressors:
+    """Pointing/background regressors per cadence, (n, k), and which columns are external
+    (``POS_CORR``, background: usable at in-transit cadences) or measured from the pixels."""
+
+    values: np.ndarray
+    external: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.values.shape[1])
+
+
+def pointing_regressors(
+    stamp: Stamp, usable: np.ndarray, valid: np.ndarray, aperture: np.ndarray
+) -> Regressors:
+    """``POS_CORR1/2`` (when finite on the usable cadences) and the background level, else the
+    aperture's flux-weighted centroid; columns with no variation are left out."""
+    cols: list[np.ndarray] = []
+    external: list[bool] = []
+    pos = (
+        None
+        if stamp.pos_corr is None
+        else np.asarray(stamp.pos_corr, dtype=float).reshape(stamp.n_cadences, -1)
+    )
+    if pos is not None and np.isfinite(pos[usable, :2]).all():
+        cols += [pos[:, 0], pos[:, 1]]
+        external += [True, True]
+    else:
+        flux = np.where(usable[:, None], stamp.flux[:, valid][:, aperture], 0.0).astype(float)
+        rows, cs = np.nonzero(valid)
+        total = flux.sum(axis=1)
+        safe = np.where(total != 0, total, 1.0)
+        cols += [flux @ rows[aperture] / safe, flux @ cs[aperture] / safe]
+        external += [False, False]
+    if stamp.background is not None:
+        bkg = np.asarray(stamp.background, dtype=float)[:, valid].mean(axis=1)
+        if np.isfinite(bkg[usable]).all():
+            cols.append(bkg)
+            external.append(True)
+    values = np.column_stack(cols)
+    keep = np.std(values[usable], axis=0) > 0 if usable.any() else np.zeros(values.shape[1], bool)
+    values = np.where(usable[:, None], values, 0.0)[:, keep]
+    return Regressors(
+        values - values[usable].mean(axis=0) if usable.any() else values, np.asarray(external)[keep]
+    )
+
+
 def window_images(
     stamp: Stamp,
     valid: np.ndarray,
@@ -216,18 +266,21 @@ def window_images(
     baseline: str = "linear",
     steps: np.ndarray | None = None,
     min_side: int = 5,
+    regressors: Regressors | None = None,
 ) -> WindowImages:
     """Difference images and variances of each window (see the module docstring).
 
     ``aperture`` is a boolean mask over the valid pixels.  ``steps`` are times
     of pointing steps (momentum dumps): each one inside a window gets its own
-    level-step term in the baseline model (see :func:`_design`).
+    level-step term in the baseline model (see :func:`_design`).  ``regressors``
+    add pointing/background terms (see the module docstring).
     """
     m = int(valid.sum())
     k = len(windows)
     steps = np.empty(0) if steps is None else np.asarray(steps, dtype=float)
     # the aperture-summed flux rides along as pixel m
     diff, var, oot, oot_var = (np.empty((k, m + 1)) for _ in range(4))
+    ap_raw, ap_raw_var = np.empty(k), np.empty(k)
     n_steps = np.zeros(k, dtype=int)
     n_base = np.zeros(k, dtype=int)
     for i, w in enumerate(windows):
@@ -241,17 +294,25 @@ def window_images(
         f_base = stamp.flux[base_idx][:, valid].astype(float)
         f_in = np.column_stack([f_in, f_in[:, aperture].sum(axis=1)])
         f_base = np.column_stack([f_base, f_base[:, aperture].sum(axis=1)])
-        gram_inv = np.linalg.inv(design.T @ design)
-        coef = gram_inv @ (design.T @ f_base)
-        resid = f_base - design @ coef
-        s2 = np.sum(resid**2, axis=0) / (base_idx.size - design.shape[1])
-        # a floor at 1e-9 of the flux level keeps noiseless or constant pixels finite
-        s2 = np.maximum(s2, (1e-9 * (np.abs(coef[0]) + 1.0)) ** 2)
-        leverage = float(at_in @ gram_inv @ at_in)
-        oot[i] = at_in @ coef
-        oot_var[i] = s2 * leverage
-        diff[i] = oot[i] - f_in.mean(axis=0)
-        var[i] = s2 * (1.0 / f_in.shape[0] + leverage)
+        # the aperture sum without regressors, for the S/N gained
+        raw = _difference(design, at_in, f_base[:, -1:], f_in[:, -1:])
+        ap_raw[i], ap_raw_var[i] = raw[0][0], raw[1][0]
+        if (
+            regressors is not None
+            and regressors.count
+            and base_idx.size > design.shape[1] + regressors.count + 2
+        ):
+            r_base = regressors.values[base_idx]
+            r_in = regressors.values[w.in_transit].mean(axis=0)
+            measured = ~regressors.external
+            if measured.any():  # only the wiggle about its own baseline trend, never extrapolated
+                coef_r = np.linalg.lstsq(design, r_base[:, measured], rcond=None)[0]
+                r_base = r_base.copy()
+                r_base[:, measured] -= design @ coef_r
+                r_in = np.where(measured, 0.0, r_in)
+            design, at_in = np.column_stack([design, r_base]), np.concatenate([at_in, r_in])
+        d, v, o, ov = _difference(design, at_in, f_base, f_in)
+        diff[i], var[i], oot[i], oot_var[i] = d, v, o, ov
     return WindowImages(
         diff=diff[:, :m],
         var=var[:, :m],
@@ -260,10 +321,28 @@ def window_images(
         ap_diff=diff[:, m],
         ap_var=var[:, m],
         ap_oot=oot[:, m],
+        ap_diff_raw=ap_raw,
+        ap_var_raw=ap_raw_var,
         n_in=np.array([w.in_transit.size for w in windows], dtype=int),
         n_base=n_base,
         n_steps=n_steps,
     )
+
+
+def _difference(
+    design: np.ndarray, at_in: np.ndarray, f_base: np.ndarray, f_in: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline model at the in-transit cadences minus their mean flux, its variance, the model
+    level and its variance, per column of ``f_base``/``f_in``."""
+    gram_inv = np.linalg.pinv(design.T @ design)
+    coef = gram_inv @ (design.T @ f_base)
+    resid = f_base - design @ coef
+    s2 = np.sum(resid**2, axis=0) / max(f_base.shape[0] - design.shape[1], 1)
+    # a floor at 1e-9 of the flux level keeps noiseless or constant pixels finite
+    s2 = np.maximum(s2, (1e-9 * (np.abs(coef[0]) + 1.0)) ** 2)
+    leverage = float(at_in @ gram_inv @ at_in)
+    level = at_in @ coef
+    return level - f_in.mean(axis=0), s2 * (1.0 / f_in.shape[0] + leverage), level, s2 * leverage
 
 
 def combine(diff: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,7 +362,9 @@ class DifferenceImage:
     the null images (1 without enough of them).  ``null_noise`` (J, m) holds the
     null images scaled to the propagated noise of the combined image.  ``ap_*``
     describe the aperture-summed flux: combined difference, its final and
-    propagated uncertainty, the OOT level, and the empirical/propagated ratio.
+    propagated uncertainty, the OOT level, and the empirical/propagated ratio;
+    ``snr_gain`` the factor by which the pointing regressors lowered its noise
+    (``None`` without regressors).
     """
 
     shape: tuple[int, int]
@@ -303,6 +384,7 @@ class DifferenceImage:
     ap_sigma_prop: float
     ap_oot: float
     ap_noise_ratio: float
+    snr_gain: float | None = None
 
     @property
     def n_null(self) -> int:
@@ -326,24 +408,31 @@ def build_difference_image(
     steps: np.ndarray | None = None,
     min_side: int = 5,
     min_null: int = 5,
+    regressors: Regressors | None = None,
 ) -> DifferenceImage:
     """Combine the transits' difference images and calibrate their noise on the null windows.
 
     ``aperture`` is a boolean mask over the valid pixels.  With fewer than
     ``min_null`` null windows the propagated noise is used as is (ratios 1).
     """
-    per = window_images(stamp, valid, aperture, transits, baseline, steps, min_side)
+    per = window_images(stamp, valid, aperture, transits, baseline, steps, min_side, regressors)
     diff, var_prop = combine(per.diff, per.var)
     ap_diff, ap_var = combine(per.ap_diff, per.ap_var)
+    _, ap_var_raw = combine(per.ap_diff_raw, per.ap_var_raw)
     m = diff.size
     ratio = np.ones(m)
-    ap_ratio = 1.0
+    ap_ratio = ap_ratio_raw = 1.0
     null_noise = np.empty((0, m))
     if len(nulls) >= min_null:
-        null = window_images(stamp, valid, aperture, nulls, baseline, steps, min_side)
+        null = window_images(stamp, valid, aperture, nulls, baseline, steps, min_side, regressors)
         ratio = np.sqrt(np.mean(null.diff**2 / null.var, axis=0))
         ap_ratio = float(np.sqrt(np.mean(null.ap_diff**2 / null.ap_var)))
+        ap_ratio_raw = float(np.sqrt(np.mean(null.ap_diff_raw**2 / null.ap_var_raw)))
         null_noise = null.diff * np.sqrt(var_prop / null.var)
+    ap_sigma = float(np.sqrt(ap_var) * max(ap_ratio, 1.0))
+    gain = None
+    if regressors is not None and regressors.count:
+        gain = float(np.sqrt(ap_var_raw) * max(ap_ratio_raw, 1.0)) / ap_sigma
     sigma_prop = np.sqrt(var_prop)
     rows, cols = np.nonzero(valid)
     return DifferenceImage(
@@ -360,10 +449,11 @@ def build_difference_image(
         noise_ratio=ratio,
         null_noise=null_noise,
         ap_diff=float(ap_diff),
-        ap_sigma=float(np.sqrt(ap_var) * max(ap_ratio, 1.0)),
+        ap_sigma=ap_sigma,
         ap_sigma_prop=float(np.sqrt(ap_var)),
         ap_oot=float(per.ap_oot.mean()),
         ap_noise_ratio=ap_ratio,
+        snr_gain=gain,
     )
 
 

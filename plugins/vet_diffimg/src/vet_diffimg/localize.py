@@ -4,45 +4,40 @@ Following the Data Validation design (Bryson et al. 2013, PASP 125, 889, §3–4
 Twicken et al. 2018, PASP 130, 064502, §4.2):
 
 * the out-of-transit (OOT) image is fitted with the PSF model of
-  :mod:`vet_diffimg.psf` (free width) in a window around the brightest pixel
-  near the target's catalogue position: the star's measured position and the
-  PSF width;
-* the difference image is fitted with the same model, width held at the OOT
-  value (one less parameter, so shallow signals still give stable positions),
-  free position, amplitude and constant, in a window around the
-  matched-filter peak (:func:`vet_diffimg.psf.matched_filter_peak`).
+  :mod:`vet_diffimg.psf`, its shape free (elliptical core + halo), in a window
+  around the brightest pixel near the target's catalogue position: the star's
+  measured position and the PSF shape of this sector;
+* the difference image is fitted with the same shape held fixed, free
+  position, amplitude and constant, in a window around the matched-filter
+  peak over the whole stamp (:func:`vet_diffimg.psf.matched_filter_peak`).
 
-Three covariances of the difference-image position are formed:
+Covariances of the difference-image position:
 
-1. *formal*: (JᵀWJ)⁻¹ scaled by max(1, χ²/dof), with weights W from the
-   propagated per-pixel noise (the excess noise seen in the null images is
-   mostly correlated between pixels — pointing blur moves flux between the
-   star's core and wings together — so it is carried by the empirical
-   covariances below rather than by down-weighting the pixels that hold the
-   signal);
+1. *formal*: (JᵀWJ)⁻¹ scaled by max(1, χ²/dof) of the difference fit, with
+   weights W from the propagated per-pixel noise;
 2. *null*: the fit's linear response G = (JᵀWJ)⁻¹JᵀW applied to null difference
    images built the same way at epochs without a transit (real, spatially
-   correlated noise such as pointing jitter, which the formal error ignores):
-   C = ⟨(G n_j)(G n_j)ᵀ⟩;
+   correlated noise such as pointing jitter): C = ⟨(G n_j)(G n_j)ᵀ⟩;
 3. *bootstrap* (≥ 3 transits): transits resampled with replacement, recombined,
    and mapped through G.
 
-The linear response is the first-order change of the fitted parameters; it is
-accurate when the fit is significant, which is when a position is worth quoting.
-The reported covariance is the formal one scaled up just enough to enclose the
-other two (the largest eigenvalue of C_formal⁻¹ C_other), i.e. the most
-conservative of the three with the shape of the formal error ellipse.
+The formal covariance is scaled up just enough to enclose the other two (the
+largest eigenvalue of C_formal⁻¹ C_other).  The OOT fit's own covariance,
+scaled by its reduced χ² (how badly the model describes the real PSF), is added:
+the source's position relative to the star, and through the star to the
+catalogue, is no better known than the star's position in the same model.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import attrs
 import numpy as np
 
 from vet_diffimg.diffimage import DifferenceImage
-from vet_diffimg.psf import SIGMA_BOUNDS, PSFFit, fit_psf, matched_filter_peak
+from vet_diffimg.psf import PSFFit, PSFShape, fit_position, fit_shape, matched_filter_peak
 
 __all__ = [
     "SourceErrors",
@@ -85,18 +80,36 @@ def _bounds(di: DifferenceImage, margin: float) -> tuple[tuple[float, float], tu
     )
 
 
+#: Fractional model error added in quadrature to the OOT image's noise: no analytic PSF describes a
+#: high-S/N star to better than a few per cent per pixel, and without this floor the brightest
+#: pixels alone would set the shape (reduced χ² in the millions).
+PSF_MODEL_FLOOR = 0.02
+
+
+def _moments(rows: np.ndarray, cols: np.ndarray, light: np.ndarray) -> tuple[float, float, PSFShape]:
+    """Flux-weighted centre and second moments of ``light``, as a starting shape."""
+    w = light / max(float(light.sum()), 1e-300)
+    r, c = float(w @ rows), float(w @ cols)
+    vr = max(float(w @ (rows - r) ** 2) - 1 / 12, 0.1)
+    vc = max(float(w @ (cols - c) ** 2) - 1 / 12, 0.1)
+    rho = float(np.clip((w @ ((rows - r) * (cols - c))) / math.sqrt(vr * vc), -0.5, 0.5))
+    width = (min(math.sqrt(vr), 2.0), min(math.sqrt(vc), 2.0))
+    return r, c, PSFShape(0.7 * width[0], 0.7 * width[1], rho, 0.2, 3.0)
+
+
 def fit_oot(
     di: DifferenceImage, target_pixel: tuple[float, float], *, radius: float, search_radius: float = 1.5
 ) -> SourceFit:
-    """Fit the OOT image around the brightest pixel within ``search_radius`` px of the target.
+    """Fit position and PSF shape to the OOT image around the brightest pixel within ``search_radius``
+    px of the target.
 
     Only pixels within ``radius`` of that pixel are fitted, so other bright
-    stars of the stamp barely pull the fit (a single-star fit: splitting the
-    image into several Gaussians fits the wings of real, non-Gaussian PSFs with
-    spurious stars).  The width is free; the fit starts from the window's
-    flux-weighted centroid and total flux with a width of 1 px, and again from
-    0.5 and 2 px if that fit fails or ends on a width bound (undersampled
-    Kepler stamps can stall there); the best fit is kept.
+    stars of the stamp barely pull the fit; the shape starts from the window's
+    second moments.  A neighbour blended within the window is absorbed into
+    an elongated shape, which biases the difference fit towards the star (see
+    the README's limitations).
+    Each pixel's error is its noise and :data:`PSF_MODEL_FLOOR`
+    of its flux in quadrature.
     """
     dist = np.hypot(di.rows - target_pixel[0], di.cols - target_pixel[1])
     near = np.flatnonzero(dist <= max(search_radius, float(dist.min())))
@@ -104,52 +117,40 @@ def fit_oot(
     centre = (float(di.rows[peak]), float(di.cols[peak]))
     pixels = _window(di, centre, radius)
     rows, cols, data = di.rows[pixels].astype(float), di.cols[pixels].astype(float), di.oot[pixels]
-    level = float(min(np.median(data), 0.0))
+    level = float(min(np.percentile(data, 10), 0.0))
     light = np.clip(data - level, 0.0, None)
     core = np.hypot(rows - centre[0], cols - centre[1]) <= 1.5
-    start = (
-        float(light.sum()),
-        float(np.average(rows[core], weights=light[core] + 1e-12)),
-        float(np.average(cols[core], weights=light[core] + 1e-12)),
-        level,
+    r0, c0, shape = _moments(rows[core], cols[core], light[core])
+    bounds = ((centre[0] - 1.0, centre[0] + 1.0), (centre[1] - 1.0, centre[1] + 1.0))
+    error = np.hypot(di.oot_sigma[pixels], PSF_MODEL_FLOOR * np.abs(data))
+    start = (float(light.sum()), r0, c0, level)
+    # the background level lies between zero and the faintest pixels of the window
+    faint = float(np.percentile(data, 10))
+    bkg = (min(faint, 0.0) - 1e-6 * abs(faint) - 1e-12, max(faint, 0.0) + 1e-6 * abs(faint) + 1e-12)
+    fit = fit_shape(
+        rows, cols, data, error, start, bounds_rc=bounds, start_shape=shape, background_bounds=bkg
     )
-    bounds = ((centre[0] - radius, centre[0] + radius), (centre[1] - radius, centre[1] + radius))
-    fits = []
-    for width in (1.0, 0.5, 2.0):
-        fits.append(
-            fit_psf(
-                rows, cols, data, di.oot_sigma[pixels], start, sigma=None, sigma_start=width, bounds_rc=bounds
-            )
-        )
-        if fits[0].success and 1.01 * SIGMA_BOUNDS[0] < fits[0].sigma < SIGMA_BOUNDS[1] / 1.01:
-            break
-    best = min(fits, key=lambda f: (not f.success, f.chi2))
-    return SourceFit(fit=best, pixels=pixels)
+    return SourceFit(fit=fit, pixels=pixels)
 
 
-def fit_difference(
-    di: DifferenceImage, sigma: float, *, radius: float, free_width: bool = False
-) -> tuple[SourceFit, float]:
-    """Fit the difference image; also returns the matched-filter SNR of the start position.
+def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tuple[SourceFit, float]:
+    """Fit the difference image with the OOT fit's PSF shape; also returns the matched-filter SNR of the
+    start position.
 
-    The width is held at ``sigma`` (the OOT fit's) unless ``free_width``.  The
-    matched-filter search weighs pixels by their final (empirically inflated)
-    noise, so a pixel with excess systematics cannot seed the fit; the fit
-    itself is weighted by the propagated noise (see the module docstring).
+    The matched-filter search covers every valid pixel of the stamp and weighs
+    them by their final (empirically inflated) noise, so a pixel with excess
+    systematics cannot seed the fit; the fit itself is weighted by the
+    propagated noise (the excess is carried by the empirical covariances).
     """
+    shape = oot.fit.shape
     rows, cols = di.rows.astype(float), di.cols.astype(float)
-    r0, c0, amplitude, snr = matched_filter_peak(rows, cols, di.diff, di.sigma, sigma)
+    r0, c0, amplitude, snr = matched_filter_peak(rows, cols, di.diff, di.sigma, shape)
     pixels = _window(di, (r0, c0), radius)
-    fit = fit_psf(
-        rows[pixels],
-        cols[pixels],
-        di.diff[pixels],
-        di.sigma_prop[pixels],
-        (amplitude, r0, c0, 0.0),
-        sigma=None if free_width else sigma,
-        sigma_start=sigma,
+    error = np.hypot(di.sigma_prop[pixels], PSF_MODEL_FLOOR * np.abs(di.diff[pixels]))
+    fit = fit_position(
+        rows[pixels], cols[pixels], di.diff[pixels], error, shape, (amplitude, r0, c0, 0.0),
         bounds_rc=_bounds(di, 1.0),
-    )
+    )  # fmt: skip
     return SourceFit(fit=fit, pixels=pixels), snr
 
 
@@ -158,10 +159,9 @@ def fit_transits(source: SourceFit, di: DifferenceImage) -> list[PSFFit]:
     pix = source.pixels
     rows, cols = di.rows[pix].astype(float), di.cols[pix].astype(float)
     sigmas = np.sqrt(di.per_transit.var[:, pix])
-    amplitude, row, col, level = (float(v) for v in source.fit.params[:4])
-    start = (amplitude, row, col, level)
+    start = tuple(float(v) for v in source.fit.params[:4])
     return [
-        fit_psf(rows, cols, d[pix], s, start, sigma=source.fit.sigma, bounds_rc=_bounds(di, 1.0))
+        fit_position(rows, cols, d[pix], s, source.fit.shape, start, bounds_rc=_bounds(di, 1.0))  # type: ignore[arg-type]
         for d, s in zip(di.per_transit.diff, sigmas, strict=True)
     ]
 
@@ -191,32 +191,39 @@ def bootstrap_covariance(
 
 @attrs.frozen(eq=False)
 class SourceErrors:
-    """Uncertainties of a difference-image fit: the reported (row, col) covariance, the
-    amplitude's most conservative σ, the variance ratio of each empirical estimate to the formal
-    one, and which estimate set the covariance."""
+    """Uncertainties of a difference-image fit: the reported (row, col) covariance of the source,
+    that of its offset from the OOT fit, the amplitude's most conservative σ, the variance ratio of
+    each estimate (``chi2``: the difference fit's reduced χ²; ``null``, ``bootstrap``) to the
+    unscaled formal one, and which estimate set the covariance."""
 
     position_covariance: np.ndarray
+    relative_covariance: np.ndarray
     amplitude_sigma: float
     ratios: dict[str, float]
     source: str
 
 
 def source_errors(
-    source: SourceFit, di: DifferenceImage, n_boot: int, rng: np.random.Generator
+    source: SourceFit, oot: SourceFit, di: DifferenceImage, n_boot: int, rng: np.random.Generator
 ) -> SourceErrors:
-    """Formal, null and bootstrap covariances of ``source`` combined conservatively."""
+    """Formal, null and bootstrap covariances of ``source`` combined conservatively, plus the
+    OOT fit's (see the module docstring)."""
+    chi2 = max(1.0, source.fit.reduced_chi2)
     formal = source.fit.covariance
     empirical = {
         "null": null_covariance(source, di),
         "bootstrap": bootstrap_covariance(source, di, n_boot, rng),
     }
     cov, ratios, name = conservative_covariance(
-        formal[1:3, 1:3], {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()}
+        formal[1:3, 1:3] / chi2,
+        {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
+    total = cov + oot.fit.position_covariance
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
     return SourceErrors(
-        position_covariance=cov, amplitude_sigma=float(np.sqrt(amp_var)), ratios=ratios, source=name
-    )
+        position_covariance=total, relative_covariance=total, amplitude_sigma=float(np.sqrt(amp_var)),
+        ratios=ratios, source=name,
+    )  # fmt: skip
 
 
 def conservative_covariance(

@@ -1,63 +1,101 @@
-"""Point-spread model and weighted least-squares fit (Bryson et al. 2013, PASP 125, 889, §3.2).
+"""Point-spread model fitted to the data, and weighted least-squares position fits.
 
-The model is a circular Gaussian integrated exactly over square pixels plus a
-constant,
+Real TESS and Kepler PSFs are not circular Gaussians: a sharp core with
+extended wings, some ellipticity, and a shape that changes from sector to
+sector.  The model here is an elliptical Gaussian core plus a concentric halo
+of the same ellipticity and orientation, ``halo_scale`` times wider, carrying
+``halo_fraction`` of the light, integrated over square pixels (numerically, on
+a 5×5 sub-pixel grid) plus a constant:
 
-    M(r, c) = A · E(r − r₀; σ) · E(c − c₀; σ) + B,
-    E(u; σ) = Φ((u + ½)/σ) − Φ((u − ½)/σ),
+    M(r, c) = A · P(r − r₀, c − c₀; shape) + B.
 
-with Φ the standard normal CDF, so A is the star's total flux (e⁻/s) and
-(r₀, c₀) its (row, col) position with pixel centres at integers.  A Gaussian is
-not the true TESS/Kepler pixel response, but the same model is fitted to the
-out-of-transit image and to the difference image, so its shape errors largely
-cancel in their offset; the mismatch shows up as a reduced χ² above 1, by which
-the covariance is scaled.
+Its shape (core widths along rows and columns, their correlation, halo fraction
+and scale) is fitted to the out-of-transit image of the same sector — a
+high-S/N picture of the PSF the data have (:func:`fit_shape`) — and then held
+fixed when the difference image is fitted (:func:`fit_position`, free A, r₀,
+c₀, B), as the Data Validation difference-image centroiding does with its PRF
+model (Bryson et al. 2013, PASP 125, 889, §3.2; Twicken et al. 2018, PASP 130,
+064502).  Shape errors that remain (e.g. an asymmetric PSF) bias both fits the
+same way, so they cancel to first order in the offset between the two; they
+show as a reduced χ² above 1, by which the covariance is scaled, and the
+check flags fits with a large one.
 
 Fits use :func:`scipy.optimize.least_squares` (trust-region reflective) with
-residuals weighted by the per-pixel uncertainty and the analytic Jacobian; the
-covariance is (JᵀWJ)⁻¹ · max(1, χ²/dof).
+residuals weighted by the per-pixel uncertainty; the covariance is (JᵀWJ)⁻¹ ·
+max(1, χ²/dof).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import attrs
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.special import ndtr
 
-__all__ = ["SIGMA_BOUNDS", "PSFFit", "fit_psf", "matched_filter_peak", "pixel_gaussian"]
+__all__ = ["PSFFit", "PSFShape", "fit_position", "fit_shape", "matched_filter_peak"]
 
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-#: Allowed PSF widths (pixels) when the width is fitted.
-SIGMA_BOUNDS = (0.2, 5.0)
+_SUB = 5
+_OFFSETS = (np.arange(_SUB) + 0.5) / _SUB - 0.5
+_SUB_R = np.repeat(_OFFSETS, _SUB)
+_SUB_C = np.tile(_OFFSETS, _SUB)
+
+#: Bounds of the shape parameters: core widths (px), correlation, halo fraction, halo scale.
+WIDTH_BOUNDS = (0.3, 5.0)
+RHO_BOUNDS = (-0.8, 0.8)
+HALO_FRACTION_BOUNDS = (0.0, 0.6)
+HALO_SCALE_BOUNDS = (1.5, 4.0)
 
 
-def pixel_gaussian(u: np.ndarray, sigma: float) -> np.ndarray:
-    """Fraction of a unit-area 1-D Gaussian of width ``sigma`` inside the unit pixel centred ``u`` from it."""
-    return ndtr((u + 0.5) / sigma) - ndtr((u - 0.5) / sigma)
+@attrs.frozen
+class PSFShape:
+    """Shape of the PSF model (see the module docstring); a circular Gaussian has
+    ``sigma_row == sigma_col``, ``rho == 0`` and ``halo_fraction == 0``."""
 
+    sigma_row: float = 1.0
+    sigma_col: float = 1.0
+    rho: float = 0.0
+    halo_fraction: float = 0.0
+    halo_scale: float = 3.0
 
-def _pixel_gaussian_derivs(u: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """E(u), ∂E/∂u and ∂E/∂σ."""
-    a, b = (u + 0.5) / sigma, (u - 0.5) / sigma
-    pa, pb = _INV_SQRT_2PI * np.exp(-0.5 * a * a), _INV_SQRT_2PI * np.exp(-0.5 * b * b)
-    return ndtr(a) - ndtr(b), (pa - pb) / sigma, -(a * pa - b * pb) / sigma
+    @property
+    def width(self) -> float:
+        """Geometric-mean core width (pixels)."""
+        return math.sqrt(self.sigma_row * self.sigma_col)
+
+    def values(self) -> tuple[float, ...]:
+        return (self.sigma_row, self.sigma_col, self.rho, self.halo_fraction, self.halo_scale)
+
+    def pixels(self, rows: np.ndarray, cols: np.ndarray, r0: Any, c0: Any) -> np.ndarray:
+        """Unit-flux model integrated over the pixels centred at (``rows``, ``cols``).
+
+        ``r0``/``c0`` may be arrays of positions (shape ``(g,)``): the result is then ``(g, n)``.
+        """
+        r0 = np.asarray(r0, dtype=float)[..., None, None]
+        c0 = np.asarray(c0, dtype=float)[..., None, None]
+        dr = rows[:, None] + _SUB_R[None, :] - r0
+        dc = cols[:, None] + _SUB_C[None, :] - c0
+        sr, sc, rho = self.sigma_row, self.sigma_col, self.rho
+        one = 1.0 - rho * rho
+        q = (dr * dr / (sr * sr) - 2.0 * rho * dr * dc / (sr * sc) + dc * dc / (sc * sc)) / one
+        norm = 1.0 / (2.0 * math.pi * sr * sc * math.sqrt(one))
+        h = self.halo_scale
+        value = (1.0 - self.halo_fraction) * norm * np.exp(-0.5 * q)
+        if self.halo_fraction > 0:
+            value = value + self.halo_fraction * norm / (h * h) * np.exp(-0.5 * q / (h * h))
+        return value.mean(axis=-1)
 
 
 @attrs.frozen(eq=False)
 class PSFFit:
-    """Result of :func:`fit_psf`.
-
-    ``params`` are (A, row, col, B[, σ]); ``covariance`` their covariance
-    (scaled by max(1, χ²/dof)); ``response`` is the (p, n_pix) matrix G = (JᵀWJ)⁻¹JᵀW that
-    maps a data perturbation on those pixels to a first-order parameter change.
-    """
+    """Result of a fit: ``params`` (A, row, col, B) with their ``covariance`` (scaled by
+    max(1, χ²/dof)), the ``shape`` used or fitted, and ``response``, the (4, n_pix) matrix
+    G = (JᵀWJ)⁻¹JᵀW that maps a data perturbation to a first-order change of the parameters."""
 
     params: np.ndarray
     covariance: np.ndarray
-    sigma: float
+    shape: PSFShape
     chi2: float
     dof: int
     response: np.ndarray
@@ -85,99 +123,139 @@ class PSFFit:
     def reduced_chi2(self) -> float:
         return self.chi2 / self.dof if self.dof > 0 else math.nan
 
+    @property
+    def sigma(self) -> float:
+        """The PSF core width (geometric mean, pixels)."""
+        return self.shape.width
 
-def _model_and_jacobian(
-    p: np.ndarray,
+    @property
+    def shape_summary(self) -> dict[str, float]:
+        return dict(
+            zip(
+                ("sigma_row", "sigma_col", "rho", "halo_fraction", "halo_scale"),
+                self.shape.values(),
+                strict=True,
+            )
+        )
+
+
+def _finish(res: Any, jw: np.ndarray, weight: np.ndarray, n_data: int, shape: PSFShape) -> PSFFit:
+    """Covariance and response of the (A, row, col, B) block from the weighted Jacobian ``jw``."""
+    dof = n_data - jw.shape[1]
+    chi2 = float(np.sum(res.fun**2))
+    # pseudo-inverse: a shape parameter without leverage (e.g. the halo scale of a halo-free fit)
+    # must not make the position block singular
+    cov_all = np.linalg.pinv(jw.T @ jw, rcond=1e-12, hermitian=True)
+    block = cov_all[:4, :4]
+    ok = (
+        bool(res.success)
+        and bool(np.all(np.isfinite(block)))
+        and bool(np.all(np.diag(block)[:3] > 0))
+        and dof > 0
+    )
+    scale = max(1.0, chi2 / dof) if dof > 0 else math.nan
+    response = (cov_all @ (jw * weight[:, None]).T)[:4] if ok else np.full((4, n_data), np.nan)
+    return PSFFit(
+        params=np.asarray(res.x[:4], dtype=float), covariance=cov_all[:4, :4] * scale, shape=shape,
+        chi2=chi2, dof=int(dof), response=response, success=ok, message=str(res.message),
+    )  # fmt: skip
+
+
+def fit_position(
     rows: np.ndarray,
     cols: np.ndarray,
-    sigma: float | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Model and Jacobian for parameters (A, r, c, B[, σ])."""
-    amp, r0, c0, bkg = p[:4]
-    s = float(p[4]) if sigma is None else sigma
-    er, der, dsr = _pixel_gaussian_derivs(rows - r0, s)
-    ec, dec, dsc = _pixel_gaussian_derivs(cols - c0, s)
-    jac = [er * ec, -amp * der * ec, -amp * er * dec, np.ones_like(er)]
-    if sigma is None:
-        jac.append(amp * (dsr * ec + er * dsc))
-    return amp * er * ec + bkg, np.column_stack(jac)
+    data: np.ndarray,
+    error: np.ndarray,
+    shape: PSFShape,
+    start: tuple[float, float, float, float],
+    *,
+    bounds_rc: tuple[tuple[float, float], tuple[float, float]] | None = None,
+) -> PSFFit:
+    """Fit amplitude, position and constant (A, row, col, B) with the PSF ``shape`` held fixed."""
+    (rlo, rhi), (clo, chi) = bounds_rc or ((-np.inf, np.inf), (-np.inf, np.inf))
+    lower = np.array([-np.inf, rlo, clo, -np.inf])
+    upper = np.array([np.inf, rhi, chi, np.inf])
+    x0 = np.clip(np.asarray(start, dtype=float), np.nextafter(lower, np.inf), np.nextafter(upper, -np.inf))
+    weight = 1.0 / error
+    eps = 1e-4
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        return (p[0] * shape.pixels(rows, cols, p[1], p[2]) + p[3] - data) * weight
+
+    def jacobian(p: np.ndarray) -> np.ndarray:
+        grid = shape.pixels(rows, cols, p[1] + np.array([0.0, eps, -eps, 0.0, 0.0]),
+                            p[2] + np.array([0.0, 0.0, 0.0, eps, -eps]))  # fmt: skip
+        d_r = p[0] * (grid[1] - grid[2]) / (2 * eps)
+        d_c = p[0] * (grid[3] - grid[4]) / (2 * eps)
+        return np.column_stack([grid[0], d_r, d_c, np.ones_like(data)]) * weight[:, None]
+
+    res = least_squares(
+        residuals, x0, jac=jacobian, bounds=(lower, upper), method="trf", x_scale="jac", max_nfev=400
+    )
+    return _finish(res, jacobian(res.x), weight, data.size, shape)
 
 
-def fit_psf(
+def fit_shape(
     rows: np.ndarray,
     cols: np.ndarray,
     data: np.ndarray,
     error: np.ndarray,
     start: tuple[float, float, float, float],
     *,
-    sigma: float | None = None,
-    sigma_start: float = 1.0,
     bounds_rc: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    start_shape: PSFShape | None = None,
+    background_bounds: tuple[float, float] = (-np.inf, np.inf),
 ) -> PSFFit:
-    """Fit the model to ``data`` ± ``error`` at pixel centres (``rows``, ``cols``).
+    """Fit (A, row, col, B) and the PSF shape together (the out-of-transit image).
 
-    ``start`` is (A, row, col, B).  With ``sigma`` given the PSF width is held
-    fixed, otherwise it is fitted from ``sigma_start``.  ``bounds_rc`` limits the
-    position ((row_min, row_max), (col_min, col_max)).
+    ``background_bounds`` limit B, which a broad halo can
+    otherwise trade against.
     """
-    free_sigma = sigma is None
-    x0 = np.array([*start, sigma_start] if free_sigma else start, dtype=float)
+    s0 = start_shape or PSFShape()
     (rlo, rhi), (clo, chi) = bounds_rc or ((-np.inf, np.inf), (-np.inf, np.inf))
-    lower = np.array([-np.inf, rlo, clo, -np.inf] + ([SIGMA_BOUNDS[0]] if free_sigma else []))
-    upper = np.array([np.inf, rhi, chi, np.inf] + ([SIGMA_BOUNDS[1]] if free_sigma else []))
-    x0 = np.clip(x0, np.nextafter(lower, np.inf), np.nextafter(upper, -np.inf))
+    lower = [-np.inf, rlo, clo, background_bounds[0], WIDTH_BOUNDS[0], WIDTH_BOUNDS[0], RHO_BOUNDS[0],
+             HALO_FRACTION_BOUNDS[0], HALO_SCALE_BOUNDS[0]]  # fmt: skip
+    upper = [np.inf, rhi, chi, background_bounds[1], WIDTH_BOUNDS[1], WIDTH_BOUNDS[1], RHO_BOUNDS[1],
+             HALO_FRACTION_BOUNDS[1], HALO_SCALE_BOUNDS[1]]  # fmt: skip
+    x0 = [*start, *s0.values()]
+    lo, hi = np.array(lower), np.array(upper)
+    x = np.clip(np.array(x0, dtype=float), np.nextafter(lo, np.inf), np.nextafter(hi, -np.inf))
     weight = 1.0 / error
 
     def residuals(p: np.ndarray) -> np.ndarray:
-        return (_model_and_jacobian(p, rows, cols, sigma)[0] - data) * weight
+        shape = PSFShape(*p[4:9])
+        return (p[0] * shape.pixels(rows, cols, p[1], p[2]) + p[3] - data) * weight
 
-    def jacobian(p: np.ndarray) -> np.ndarray:
-        return _model_and_jacobian(p, rows, cols, sigma)[1] * weight[:, None]
-
-    res = least_squares(residuals, x0, jac=jacobian, bounds=(lower, upper), method="trf", x_scale="jac")
-    jw = jacobian(res.x)
-    dof = data.size - x0.size
-    chi2 = float(np.sum(res.fun**2))
-    try:
-        base_cov = np.linalg.inv(jw.T @ jw)
-        ok = bool(res.success) and bool(np.all(np.isfinite(base_cov))) and dof > 0
-    except np.linalg.LinAlgError:
-        base_cov = np.full((x0.size, x0.size), np.nan)
-        ok = False
-    scale = max(1.0, chi2 / dof) if dof > 0 else math.nan
-    response = base_cov @ (jw * weight[:, None]).T if ok else np.full((x0.size, data.size), np.nan)
-    return PSFFit(
-        params=res.x,
-        covariance=base_cov * scale,
-        sigma=float(res.x[4]) if free_sigma else float(sigma),  # type: ignore[arg-type]
-        chi2=chi2,
-        dof=int(dof),
-        response=response,
-        success=ok,
-        message=str(res.message),
-    )
+    res = least_squares(residuals, x, bounds=(lo, hi), method="trf", x_scale="jac", jac="2-point")
+    shape = PSFShape(*(float(v) for v in res.x[4:9]))
+    return _finish(res, np.asarray(res.jac), weight, data.size, shape)
 
 
 def matched_filter_peak(
-    rows: np.ndarray, cols: np.ndarray, data: np.ndarray, error: np.ndarray, sigma: float, step: float = 0.25
+    rows: np.ndarray,
+    cols: np.ndarray,
+    data: np.ndarray,
+    error: np.ndarray,
+    shape: PSFShape,
+    step: float = 0.5,
 ) -> tuple[float, float, float, float]:
-    """Best single-source position on a sub-pixel grid: (row, col, amplitude, SNR).
+    """Best single-source position on a sub-pixel grid over the whole stamp: (row, col, amplitude, SNR).
 
     For each trial position the PSF amplitude is the weighted least-squares
-    Â = Σ wPD / Σ wP² and its SNR Σ wPD / √(Σ wP²) (w = 1/error²); the grid
-    point of highest SNR is returned.  This is the maximum-likelihood position
-    of one point source on a flat zero background, a robust start for
-    :func:`fit_psf` (unlike the brightest pixel, it is not fooled by one noisy
-    or faint-background pixel).  The sums separate in row and column, so the
-    whole grid costs two small matrix products.
+    Â = Σ wPD / Σ wP² and its SNR Σ wPD / √(Σ wP²) (w = 1/error²): the
+    per-pixel depth/SNR map stacked through the PSF, whose maximum is the
+    maximum-likelihood position of one point source wherever it is in the stamp
+    (not only where the aperture sees it), and a robust start for
+    :func:`fit_position` (unlike the brightest pixel, it is not fooled by one
+    noisy pixel).
     """
     grid_r = np.arange(rows.min(), rows.max() + step / 2, step)
     grid_c = np.arange(cols.min(), cols.max() + step / 2, step)
-    er = pixel_gaussian(rows[None, :] - grid_r[:, None], sigma)  # (Gr, n)
-    ec = pixel_gaussian(cols[None, :] - grid_c[:, None], sigma)  # (Gc, n)
+    gr, gc = (g.ravel() for g in np.meshgrid(grid_r, grid_c, indexing="ij"))
+    psf = shape.pixels(rows.astype(float), cols.astype(float), gr, gc)  # (g, n)
     w = 1.0 / error**2
-    num = (er * (w * data)) @ ec.T
-    den = (er**2 * w) @ (ec**2).T
+    num = psf @ (w * data)
+    den = (psf**2) @ w
     snr = num / np.sqrt(den)
-    i, j = np.unravel_index(int(np.nanargmax(snr)), snr.shape)
-    return float(grid_r[i]), float(grid_c[j]), float(num[i, j] / den[i, j]), float(snr[i, j])
+    i = int(np.nanargmax(snr))
+    return float(gr[i]), float(gc[i]), float(num[i] / den[i]), float(snr[i])
