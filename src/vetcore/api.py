@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["load", "make_ephemeris", "vet"]
 
+logger = logging.getLogger("vetcore")
+
 
 def _as_list(sources: Any) -> list[Any]:
     if isinstance(sources, (list, tuple)):
@@ -27,18 +30,13 @@ def _as_list(sources: Any) -> list[Any]:
     return [sources]
 
 
-def make_ephemeris(period: float, t0: float, duration: float, depth: float | None = None) -> Ephemeris:
+def make_ephemeris(period: Any, t0: Any, duration: Any, depth: Any = None) -> Ephemeris:
     """An :class:`Ephemeris` from user units: ``period`` days, ``t0`` BTJD/BKJD or full BJD,
-    ``duration`` hours, ``depth`` ppm; invalid values raise :class:`ConfigError`."""
-    try:
-        return Ephemeris(
-            period=float(period),
-            t0=float(t0),
-            duration_hours=float(duration),
-            depth_ppm=None if depth is None else float(depth),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"ephemeris: {exc}") from None
+    ``duration`` hours, ``depth`` ppm, or astropy quantities and times (see
+    :func:`vetcore.inputs.make_ephemeris`); invalid values raise :class:`ConfigError`."""
+    from vetcore.inputs import make_ephemeris as from_inputs
+
+    return from_inputs(period, t0, duration, depth)[0]
 
 
 def load(
@@ -99,10 +97,10 @@ def _target_changes(target: str | Target | None, ra: float | None, dec: float | 
 def vet(
     sources: Any,
     *,
-    period: float,
-    t0: float,
-    duration: float,
-    depth: float | None = None,
+    period: Any,
+    t0: Any,
+    duration: Any,
+    depth: Any = None,
     target: str | Target | None = None,
     ra: float | None = None,
     dec: float | None = None,
@@ -126,7 +124,12 @@ def vet(
     period, t0, duration, depth
         Ephemeris: period in days; mid-transit epoch in the data's time system
         (BTJD for TESS, BKJD for Kepler) or a full BJD_TDB (> 2 400 000, converted
-        per stamp); total duration in **hours**; optional depth in ppm.
+        per stamp); total duration in **hours**; optional depth in ppm.  Astropy
+        types are accepted too: ``14.24 * u.day``, ``4.05 * u.hour``, any
+        ``Time`` (``Time(3540.26, format="btjd")``, a JD, an MJD).  A t0 that is
+        no plausible time in the data's system nor a full BJD (an MJD, a reduced
+        JD, a BTJD for Kepler data) raises :class:`ConfigError`; a duration that
+        looks like days is logged and kept in ``report.warnings``.
     target, ra, dec
         Override the target name (or a whole :class:`Target`) and position (deg)
         found in the data.
@@ -170,7 +173,13 @@ def vet(
         session = Session(cfg, checks=checks, plugin_manager=plugin_manager)
     elif any(v is not None for v in (checks, config, offline, cache_dir, plugin_manager)):
         raise ConfigError("vet(): give either session= or checks/config/offline/cache_dir/plugin_manager")
-    ephemeris = make_ephemeris(period, t0, duration, depth)
+    from vetcore.inputs import ephemeris_warnings
+    from vetcore.inputs import make_ephemeris as from_inputs
+
+    ephemeris, warnings = from_inputs(period, t0, duration, depth)
+    warnings = [*warnings, *ephemeris_warnings(ephemeris)]
+    for text in warnings:
+        logger.warning(text)
     changes = _target_changes(target, ra, dec)
 
     t_load = time.perf_counter()
@@ -200,5 +209,6 @@ def vet(
         lightcurve=lightcurve,
         hash_inputs=inputs_hash(session.effective, ephemeris, _as_list(sources), extra),
         timings={"load_s": load_s},
+        warnings=warnings,
         progress=progress,
     )

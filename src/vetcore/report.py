@@ -322,6 +322,8 @@ class Report:
         out_dir: str | os.PathLike[str],
         formats: Sequence[str] | None = None,
         renderers: Mapping[str, Renderer] | None = None,
+        *,
+        force: bool = False,
     ) -> list[Path]:
         """Render the report into ``out_dir`` in each format; return the paths written.
 
@@ -329,6 +331,11 @@ class Report:
         ``["json"]``.  ``renderers`` maps format names to renderers (default: the
         renderers of the run that made the report, else the installed ones).
         An unknown format raises :class:`ConfigError` before anything is written.
+
+        One folder holds one target: when ``out_dir`` already holds the
+        ``report.json`` of another target, :class:`ConfigError` is raised before
+        anything is written, unless ``force``; then that target's files
+        (``report.*``, ``summary*``, its figures) are removed first.
         """
         if formats is None:
             formats = self.config.get("output", {}).get("formats") or ["json"]
@@ -342,6 +349,7 @@ class Report:
             renderers = PluginManager().renderers
         chosen = [_renderer(renderers, name) for name in formats]
         out = Path(out_dir)
+        _claim_folder(out, self.target.id, force)
         out.mkdir(parents=True, exist_ok=True)
         written: dict[int, list[Path]] = {}
         # the HTML page lists the other products, so it is written last, from a copy that knows them
@@ -355,6 +363,28 @@ class Report:
             written[i] = [Path(p) for p in chosen[i].render(subject, out)]
         paths = [p for i in range(len(chosen)) for p in written[i]]
         return paths
+
+
+def _claim_folder(out: Path, target_id: str, force: bool) -> None:
+    """Refuse (or, with ``force``, clear) an output folder holding another target's report."""
+    from vetcore.io import safe_name
+
+    previous = out / "report.json"
+    try:
+        other = json.loads(previous.read_text(encoding="utf-8"))["target"]["id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no readable report: nothing to mix with
+    if other == target_id:
+        return
+    if not force:
+        raise ConfigError(
+            f"output folder {out} already holds the report of {other!r}, not {target_id!r}; "
+            f"choose another folder, or replace it with --force (force=True)"
+        )
+    stale = [previous, *out.glob("report.*"), *out.glob("summary*.csv"), *out.glob("summary*.ecsv")]
+    stale += list(out.glob(f"{safe_name(str(other))}_*.png"))
+    for path in stale:
+        path.unlink(missing_ok=True)
 
 
 def _renderer(renderers: Mapping[str, Renderer], name: str) -> Renderer:

@@ -214,6 +214,7 @@ class Session:
         hash_inputs: str | None = None,
         timings: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
+        warnings: Sequence[str] = (),
     ) -> Report:
         """One target's complete report; fires ``vetcore_report_finished`` on it.
 
@@ -223,7 +224,8 @@ class Session:
         ``target`` defaults to the first stamp's; ``lightcurve`` is one light
         curve for all stamps or ``{label: LightCurve}``; ``hash_inputs`` is the
         report's :func:`~vetcore.report.inputs_hash` (from the stamps when
-        omitted); ``timings`` are added to the report's (e.g. ``load_s``).
+        omitted); ``timings`` are added to the report's (e.g. ``load_s``);
+        ``warnings`` (input sanity, in words) go into ``report.warnings``.
         """
         self.configure()
         notify = progress or no_progress
@@ -269,14 +271,23 @@ class Session:
             },
             inputs_hash=hash_inputs or inputs_hash(self.effective, ephemeris, stamps),
             renderers=dict(self.plugin_manager.renderers),
+            warnings=list(warnings),
         )
         self.plugin_manager.call_event("vetcore_report_finished", report=report)
         notify("target_done", target=target.id, elapsed_s=t_end - t_start)
         return report
 
-    def render(self, report: Report, out_dir: str | Path, formats: Sequence[str] | None = None) -> list[Path]:
-        """Write ``report`` into ``out_dir`` with this session's renderers; return the paths."""
-        return report.save(out_dir, formats, self.plugin_manager.renderers)
+    def render(
+        self,
+        report: Report,
+        out_dir: str | Path,
+        formats: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+    ) -> list[Path]:
+        """Write ``report`` into ``out_dir`` with this session's renderers; return the paths.
+        ``force`` replaces another target's report in ``out_dir`` (see :meth:`Report.save`)."""
+        return report.save(out_dir, formats, self.plugin_manager.renderers, force=force)
 
     # -- helpers ------------------------------------------------------------------------
     @property
@@ -302,7 +313,9 @@ def _remember(token: str, session: Session) -> None:
 
 
 def check_stamps(stamps: Sequence[Stamp], ephemeris: Ephemeris) -> None:
-    """One target, unique labels, a known position and at least one transit in the data."""
+    """One target, unique labels, a known position, a plausible t0 and at least one transit in the data."""
+    from vetcore.inputs import check_epoch
+
     first = stamps[0]
     by_label: dict[str, Stamp] = {}
     for stamp in stamps:
@@ -323,6 +336,7 @@ def check_stamps(stamps: Sequence[Stamp], ephemeris: Ephemeris) -> None:
                 f"pass each sector once",
             )
         by_label[stamp.label] = stamp
+    check_epoch(ephemeris, stamps)
     spans = []
     for stamp in stamps:
         t = stamp.time[stamp.good]

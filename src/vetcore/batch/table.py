@@ -7,7 +7,8 @@ column      meaning
 ==========  =====================================================================
 target      name (also the output sub-folder, made file-name safe)
 source      path, glob, folder or identifier; several separated by ``;``;
-            relative paths are relative to the table's folder
+            relative paths are relative to the table's folder; when empty,
+            the target name if it is an identifier (``TIC 188646744``)
 period      orbital period (days)
 t0          mid-transit epoch: BTJD/BKJD, or a full BJD (> 2 400 000)
 duration    total transit duration (hours)
@@ -24,13 +25,15 @@ MAST identifier, found in the download cache when offline), ``Orbital Period
 Value`` → period, ``Epoch Value`` → t0 (BTJD in that list; a full BJD is also
 accepted), ``Transit Duration Value`` → duration (hours), ``Transit Depth
 Value`` → depth (ppm), ``TIC Right Ascension``/``TIC Declination`` → ra/dec.
-A ``source`` column, when present, overrides the identifier.
+A ``source`` column, when present, overrides the identifier; an empty ``source``
+cell falls back to it.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,8 @@ TOI_COLUMNS = {
     "TIC Declination": "dec",
 }
 REQUIRED = ("target", "source", "period", "t0", "duration")
+#: A target name that is itself a MAST identifier (used when the ``source`` cell is empty).
+_IDENTIFIER = re.compile(r"^(TIC|KIC|EPIC)\s*\d+$", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -72,13 +77,17 @@ class Candidate:
     neighbours: Any = None  # a vetcore.neighbours.NeighbourSpec
 
 
-def _number(value: Any) -> float | None:
+def _text(value: Any) -> str:
+    """A cell as text; ``""`` for an empty or masked cell."""
     if value is None or (hasattr(value, "mask") and bool(value.mask)):
-        return None
+        return ""
     text = str(value).strip()
-    if text in ("", "--", "nan", "NaN"):
-        return None
-    return float(text)
+    return "" if text in ("--", "nan", "NaN") else text
+
+
+def _number(value: Any) -> float | None:
+    text = _text(value)
+    return float(text) if text else None
 
 
 def _read(path: Path) -> Any:
@@ -105,6 +114,8 @@ def read_table(path: str | os.PathLike[str]) -> list[Candidate]:
     mapping = {c: c for c in columns} if not toi else {k: v for k, v in TOI_COLUMNS.items() if k in columns}
     if toi and "source" in columns:
         mapping = {k: v for k, v in mapping.items() if v != "source"} | {"source": "source"}
+        if "TIC" in columns:
+            mapping["TIC"] = "tic"
     have = set(mapping.values())
     missing = [c for c in REQUIRED if c not in have]
     if missing:
@@ -119,12 +130,18 @@ def read_table(path: str | os.PathLike[str]) -> list[Candidate]:
         name = str(values["target"]).strip()
         if toi:
             name = f"TOI-{name}"
-            if "source" not in columns:
-                values["source"] = f"TIC {int(values['source'])}"
         try:
+            if toi and "source" not in columns:
+                values["source"] = f"TIC {int(values['source'])}"
+            elif toi and not _text(values["source"]) and _text(values.get("tic")):
+                values["source"] = (
+                    f"TIC {int(float(_text(values['tic'])))}"  # empty cell: the catalogue's TIC
+                )
+            elif not toi and not _text(values["source"]) and _IDENTIFIER.match(name):
+                values["source"] = name  # empty cell: the target's own catalogue identifier
             sources = tuple(
                 s if not _is_relative_path(s, base) else str(base / s)
-                for s in (part.strip() for part in str(values["source"]).split(";"))
+                for s in (part.strip() for part in _text(values["source"]).split(";"))
                 if s
             )
             numbers = {k: _number(values.get(k)) for k in ("period", "t0", "duration", "depth", "ra", "dec")}

@@ -28,6 +28,7 @@ import attrs
 
 from vetcore.batch.table import Candidate
 from vetcore.errors import VetcoreError
+from vetcore.inputs import ephemeris_warnings
 from vetcore.io import atomic_write, inside, safe_name
 from vetcore.model import Ephemeris, Target
 from vetcore.report import SectorReport
@@ -158,7 +159,11 @@ def target_task(
         eph = ephemeris_of(candidate)
         check_stamps(stamps, eph)
         report = session.run_target(
-            stamps, eph, hash_inputs=inputs_hash, precomputed={s.label: s for s in sectors}
+            stamps,
+            eph,
+            hash_inputs=inputs_hash,
+            precomputed={s.label: s for s in sectors},
+            warnings=ephemeris_warnings(eph),
         )
         target_dir = inside(out_dir, folder)
         ordered = [f for f in formats if f != "json"] + ["json"]  # report.json last: the completion mark

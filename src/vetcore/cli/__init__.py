@@ -5,22 +5,28 @@ Each module listed in :data:`COMMANDS` exposes ``add_parser(subparsers)``
 adding a command is adding its module here.  Command modules import heavy
 libraries only inside ``run`` so that ``vetcore --help`` stays fast.
 
-Exit codes: 0 success (whatever the verdicts), 2 bad usage, configuration or
-input (:class:`~vetcore.errors.VetcoreError`, one line on stderr), 3 a target's
-disposition is among ``--fail-on`` (``run``/``batch``), 1 internal error (one
-line; ``--debug`` shows the traceback).
+Exit codes (:data:`EXIT_CODES`, also listed by ``vetcore --help``): 0 success
+(whatever the verdicts), 2 bad usage, configuration or input
+(:class:`~vetcore.errors.VetcoreError`, one line on stderr), 3 a target's
+disposition is among ``--fail-on`` (``run``/``batch``), 4 ``batch`` finished but
+some rows failed, 1 internal error (one line; ``--debug`` shows the traceback),
+130 interrupted.  Messages go through :mod:`logging` (see
+:mod:`vetcore.cli.log`): ``-v`` for debug detail, ``--log-level`` to choose.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from vetcore import __version__
+from vetcore.cli.log import LEVELS, cli_logging, level_for
 from vetcore.errors import VetcoreError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +34,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from vetcore.plugins import PluginManager
     from vetcore.session import Session
 
-__all__ = ["COMMANDS", "build_parser", "main", "make_plugin_manager", "make_session", "table"]
+__all__ = ["COMMANDS", "EXIT_CODES", "build_parser", "main", "make_plugin_manager", "make_session", "table"]
+
+#: Exit codes of the ``vetcore`` command, shown in ``--help``.
+EXIT_CODES: dict[int, str] = {
+    0: "success (whatever the verdicts)",
+    1: "internal error (one line; --debug shows the traceback)",
+    2: "bad usage, configuration or input (one line naming the file, option or field)",
+    3: "run/batch: a target's disposition is one of --fail-on (e.g. off_target)",
+    4: "batch: finished, but one or more rows failed (see the summary's errors column)",
+    130: "interrupted",
+}
+BATCH_ROWS_FAILED = 4
+
+logger = logging.getLogger("vetcore")
 
 COMMANDS: list[str] = [
     "vetcore.cli.run",
@@ -56,6 +75,22 @@ def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
         default=[] if top else argparse.SUPPRESS,
         help="do not load this plugin (repeatable)",
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else argparse.SUPPRESS,
+        dest="verbose" if top else "verbose_cmd",
+        help="more detail on stderr (debug messages, library warnings)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        metavar="LEVEL",
+        default=None if top else argparse.SUPPRESS,
+        dest="log_level" if top else "log_level_cmd",
+        help=f"messages shown on stderr: {', '.join(LEVELS)} (default: info; warning with --quiet)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vetcore",
         description="Pixel-level vetting of transiting-planet candidates (TESS, Kepler): "
         "is the transit on the target star?",
-        epilog="Run 'vetcore COMMAND --help' for the options of a command.",
+        epilog="Run 'vetcore COMMAND --help' for the options of a command.\n\nexit codes:\n"
+        + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"vetcore {__version__}")
     _add_common(parser, top=True)
@@ -104,7 +141,15 @@ def make_session(
     if not quiet:
         for record in pm.load_errors:
             print(f"vetcore: warning: plugin {record.name} not loaded: {record.error}", file=sys.stderr)
-    return Session(config, checks=checks, plugin_manager=pm)
+    session = Session(config, checks=checks, plugin_manager=pm)
+    announce_config(config)
+    return session
+
+
+def announce_config(config: Config) -> None:
+    """Say which configuration file is in use (info level), once it has been validated."""
+    if config.source:
+        logger.info(f"config: {os.path.abspath(config.source)}")
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
@@ -128,6 +173,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else 2
     args.disable_plugin = list(args.disable_plugin) + list(getattr(args, "disable_plugin_cmd", []))
+    args.verbose = args.verbose + getattr(args, "verbose_cmd", 0)
+    args.log_level = getattr(args, "log_level_cmd", None) or args.log_level
+    level = level_for(args.log_level, args.verbose, bool(getattr(args, "quiet", False)))
+    with cli_logging(level):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args._run(args))
     except VetcoreError as exc:

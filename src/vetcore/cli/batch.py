@@ -18,20 +18,29 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "DIR/summary.csv.  Re-running skips targets whose report has the same inputs.",
         epilog="example: vetcore batch candidates.csv --out survey/ --workers 2 --format json,html\n\n"
         "summary.ecsv/csv hold one row per target with its disposition (columns disposition,\n"
-        "likely_host, confusion_radius_arcsec, disposition_reason).  Exit status: 0 done (whatever\n"
-        "the verdicts and failed targets), 2 bad table or options, 3 some target's disposition is\n"
-        "one of --fail-on, 1 internal error.",
+        "likely_host, confusion_radius_arcsec, disposition_reason).\n\n"
+        "exit codes: 0 every row done (whatever the verdicts), 3 some target's disposition is one of\n"
+        "--fail-on, 4 finished but some rows failed (their errors are in the summary), 2 bad table,\n"
+        "options or configuration, 1 internal error.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("table", metavar="TABLE", help="CSV or ECSV table, one row per candidate")
-    p.add_argument("--out", default="vetcore-batch", help="output folder (default: ./vetcore-batch)")
+    p.add_argument(
+        "--out", default="vetcore-batch", metavar="DIR", help="output folder (default: ./vetcore-batch)"
+    )
     p.add_argument("--executor", default="processes", choices=("serial", "processes", "dask"),
                    help="where to run: in this process, a local process pool (default) or Dask")  # fmt: skip
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="worker processes (default: all cores)"
+    )
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--config", help="TOML configuration (default: ./vetcore.toml if present)")
-    p.add_argument("--checks", help="checks to run: ids, globs or plugin:NAME, comma-separated")
-    p.add_argument("--format", default="json", help="report formats per target (default: json)")
+    p.add_argument("--config", metavar="FILE", help="TOML configuration (default: ./vetcore.toml if present)")
+    p.add_argument(
+        "--checks", metavar="LIST", help="checks to run: ids, globs or plugin:NAME, comma-separated"
+    )
+    p.add_argument(
+        "--format", default="json", metavar="LIST", help="report formats per target (default: json)"
+    )
     p.add_argument("--offline", action="store_true", help="never download; use files and the cache")
     p.add_argument(
         "--cache-dir", metavar="DIR", help="download cache folder (must be shared by Dask workers)"
@@ -44,6 +53,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from vetcore.batch import read_table, run_batch
     from vetcore.batch.driver import BatchProgress
+    from vetcore.cli import BATCH_ROWS_FAILED, announce_config, logger
     from vetcore.config import load_config
     from vetcore.errors import ConfigError
 
@@ -58,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else BatchProgress(len(candidates))
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if config.source:  # validate the file before saying it is in use
+        from vetcore.session import Session
+
+        Session(config, checks=checks, disabled=args.disable_plugin)
+        announce_config(config)
     try:
         result = run_batch(
             candidates, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
@@ -81,4 +96,9 @@ def run(args: argparse.Namespace) -> int:
     counts = {v: dispositions.count(v) for v in dict.fromkeys(d for d in dispositions if d)}
     if counts:
         print("dispositions: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    return FAIL_ON_EXIT if failing(dispositions, args.fail_on) else 0
+    if failing(dispositions, args.fail_on):
+        return FAIL_ON_EXIT
+    if result.failed:
+        logger.warning(f"{result.failed} of {len(candidates)} rows failed; their errors are in the summary")
+        return BATCH_ROWS_FAILED
+    return 0

@@ -14,11 +14,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Run every installed check on real pixel data shipped with vetcore and write the "
         "report (JSON, HTML, PNG, CSV) into --out.",
     )
-    p.add_argument("--case", default="toi5807", help="which embedded case (see --list; default toi5807)")
-    p.add_argument("--list", action="store_true", help="list the embedded cases and exit")
-    p.add_argument("--out", default="vetcore-demo", help="output folder (default: ./vetcore-demo)")
     p.add_argument(
-        "--format", default="json,html,png,csv", help="report formats (default: json,html,png,csv)"
+        "--case", default="toi5807", metavar="NAME", help="which embedded case (see --list; default toi5807)"
+    )
+    p.add_argument("--list", action="store_true", help="list the embedded cases and exit")
+    p.add_argument(
+        "--out", default="vetcore-demo", metavar="DIR", help="output folder (default: ./vetcore-demo)"
+    )
+    p.add_argument("--force", action="store_true", help="replace another target's report already in --out")
+    p.add_argument(
+        "--format",
+        default="json,html,png,csv",
+        metavar="LIST",
+        help="report formats (default: json,html,png,csv)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -43,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"vetcore demo: {case.title}", file=sys.stderr)
     report = run_case(case, session=session, progress=None if args.quiet else StreamProgress())
-    paths = session.render(report, args.out, formats)
+    paths = session.render(report, args.out, formats, force=args.force)
     print_summary(report, paths)
     return 0

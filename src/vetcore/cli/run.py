@@ -111,6 +111,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     out.add_argument(
         "--out", default="vetcore-out", metavar="DIR", help="output folder (default: ./vetcore-out)"
     )
+    out.add_argument("--force", action="store_true", help="replace another target's report already in --out")
     out.add_argument(
         "--offline", action="store_true", default=None, help="never download; use files and cache"
     )
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         neighbours=args.neighbours,
     )
     try:
-        paths = session.render(report, args.out, formats)
+        paths = session.render(report, args.out, formats, force=args.force)
     except OSError as exc:
         raise VetcoreError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:
