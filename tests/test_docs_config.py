@@ -12,6 +12,7 @@ from vetcore import Check, CheckResult, Param, Status
 from vetcore import config as config_module
 from vetcore.config import Config
 from vetcore.docs_gen import END, START, check_section, main, update_text
+from vetcore.mission import QUALITY_PRESETS
 from vetcore.plugins import PluginManager
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
@@ -46,7 +47,7 @@ def test_every_config_key_is_documented():
         for key in keys:
             assert f"`{table}.{key}`" in text, f"{table}.{key} missing from docs/configuration.md"
     assert "`checks.<id>.<param>`" in text and "`plugins.<name>`" in text
-    for preset in config_module.QUALITY_BITMASKS:
+    for preset in QUALITY_PRESETS:
         assert f'"{preset}"' in text
 
 

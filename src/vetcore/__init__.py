@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vetcore.errors import ConfigError, DataError, PluginError, VetcoreError
-from vetcore.hookspecs import hookimpl
+from vetcore.hookspecs import API_VERSION, hookimpl
 from vetcore.model import (
     Check,
     CheckResult,
@@ -38,12 +38,7 @@ from vetcore.model import (
     Target,
     TargetContext,
 )
-
-__version__ = "0.1.0"
-
-#: Major version of the hook contract and data model.  Plugins declare the one
-#: they were written for as a module attribute ``VETCORE_API``.
-API_VERSION = 1
+from vetcore.version import __version__
 
 __all__ = [
     "API_VERSION",

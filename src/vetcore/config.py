@@ -44,18 +44,17 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from vetcore.errors import ConfigError, did_you_mean
+from vetcore.mission import QUALITY_PRESETS
 from vetcore.model import Check, Params, Scope
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.plugins import PluginManager
 
-__all__ = ["CONFIG_FILE", "QUALITY_BITMASKS", "Config", "as_config", "load_config"]
+__all__ = ["CONFIG_FILE", "Config", "as_config", "load_config"]
 
 #: File read from the working folder when no ``--config`` is given.
 CONFIG_FILE = "vetcore.toml"
 
-#: Named quality bitmasks (lightkurve's presets); an integer is also accepted.
-QUALITY_BITMASKS = ("default", "hard", "hardest", "none")
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "select": ("include", "exclude"),
@@ -157,11 +156,11 @@ class Config:
             raise fail("data.offline", f"expected true or false, got {_describe(offline)}")
         bitmask = data_opts.get("quality_bitmask", "default")
         if isinstance(bitmask, bool) or not (
-            (isinstance(bitmask, int) and bitmask >= 0) or bitmask in QUALITY_BITMASKS
+            (isinstance(bitmask, int) and bitmask >= 0) or bitmask in QUALITY_PRESETS
         ):
             raise fail(
                 "data.quality_bitmask",
-                f"expected one of {', '.join(QUALITY_BITMASKS)} or a non-negative integer, "
+                f"expected one of {', '.join(QUALITY_PRESETS)} or a non-negative integer, "
                 f"got {_describe(bitmask)}",
             )
 

@@ -36,8 +36,10 @@ Beyond the hooks, two fields of the data model are part of the contract:
   check by id.
 
 Compatibility: a plugin module may set ``VETCORE_API = 1`` (the major version of
-this contract it was written for, :data:`vetcore.API_VERSION`).  A plugin that
-declares another major version is reported and skipped, never half-loaded.
+this contract it was written for, :data:`API_VERSION`).  A plugin that declares
+another major version is reported and skipped, never half-loaded.  Under that
+version a plugin imports only the modules listed in :data:`PLUGIN_API` (its tests
+also :data:`PLUGIN_TEST_API`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,31 @@ if TYPE_CHECKING:  # pragma: no cover
     from vetcore.report import Report
 
 PROJECT_NAME = "vetcore"
+
+#: Major version of the hook contract and data model.  Plugins declare the one
+#: they were written for as a module attribute ``VETCORE_API``.
+API_VERSION = 1
+
+#: The vetcore modules a plugin may import under ``VETCORE_API = 1``, with what it
+#: finds there.  Everything else in vetcore is internal and may change without a
+#: new API version.  ``tests/test_plugin_api.py`` checks every plugin in the repository.
+PLUGIN_API: dict[str, str] = {
+    "vetcore": "the data model (Stamp, Check, CheckResult, Localization, Param…), hookimpl, "
+    "errors, vet(), load(), Report",
+    "vetcore.errors": "VetcoreError, DataError, ConfigError, PluginError",
+    "vetcore.mission": "mission facts: time systems, pixel scales, frame times, quality flags",
+    "vetcore.sky": "pixel ↔ sky geometry through the WCS, sky offsets, Mahalanobis distance",
+    "vetcore.transits": "in-transit / baseline windows and pointing-step geometry",
+    "vetcore.verdicts": "the verdict vocabulary and the single-localization rule",
+    "vetcore.serialize": "JSON-ready values for metrics and plot data",
+    "vetcore.plotting": "matplotlib helpers for a check's panels (import inside plot functions)",
+}
+
+#: What a plugin's own tests may import besides :data:`PLUGIN_API`.
+PLUGIN_TEST_API: dict[str, str] = {
+    "vetcore.testing": "synthetic stamps through a real WCS, shared data, pytest fixtures",
+    "vetcore.plugins": "PluginManager, to load a plugin in isolation",
+}
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 

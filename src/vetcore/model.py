@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from vetcore import sky
+from vetcore.mission import BJD_OFFSETS, MISSIONS
+
 if TYPE_CHECKING:  # pragma: no cover
     from astropy.wcs import WCS
 
@@ -48,8 +51,8 @@ __all__ = [
     "TargetContext",
 ]
 
-#: Offset between each mission's time system and BJD_TDB (days).
-BJD_REFERENCE: dict[str, float] = {"BTJD": 2457000.0, "BKJD": 2454833.0, "BJD": 0.0}
+#: Offset between each mission's time system and BJD_TDB (days), from :mod:`vetcore.mission`.
+BJD_REFERENCE: dict[str, float] = BJD_OFFSETS
 
 #: An epoch above this value is taken to be a full BJD, not BTJD/BKJD.
 FULL_BJD_THRESHOLD = 2_400_000.0
@@ -242,8 +245,8 @@ class Stamp:
     @property
     def label(self) -> str:
         """Short human label: ``S83`` (TESS sector), ``Q10`` (Kepler), ``C5`` (K2)."""
-        prefix = {"TESS": "S", "Kepler": "Q", "K2": "C"}.get(self.mission, "#")
-        return f"{prefix}{self.sector}"
+        mission = MISSIONS.get(self.mission)
+        return mission.label(self.sector) if mission is not None else f"#{self.sector}"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -271,9 +274,7 @@ class Stamp:
     # -- geometry (delegates to vetcore.sky) ----------------------------------------
     @property
     def pixel_scale_arcsec(self) -> float:
-        from vetcore.sky import pixel_scale_arcsec
-
-        return pixel_scale_arcsec(self.wcs)
+        return sky.pixel_scale_arcsec(self.wcs)
 
     @property
     def target_pixel(self) -> tuple[float, float]:
@@ -285,15 +286,11 @@ class Stamp:
 
     def sky_to_pixel(self, ra: Any, dec: Any) -> tuple[np.ndarray, np.ndarray]:
         """(row, col) of sky positions (deg); vectorised."""
-        from vetcore.sky import sky_to_pixel
-
-        return sky_to_pixel(self.wcs, ra, dec)
+        return sky.sky_to_pixel(self.wcs, ra, dec)
 
     def pixel_to_sky(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]:
         """(ra, dec) in degrees of pixel positions; vectorised."""
-        from vetcore.sky import pixel_to_sky
-
-        return pixel_to_sky(self.wcs, row, col)
+        return sky.pixel_to_sky(self.wcs, row, col)
 
     def replace(self, **changes: Any) -> Stamp:
         return attrs.evolve(self, **changes)
@@ -342,9 +339,7 @@ class Localization:
 
     @property
     def offset_sigma(self) -> float:
-        from vetcore.sky import mahalanobis
-
-        return mahalanobis(self.offset_arcsec, self.covariance_arcsec2)
+        return sky.mahalanobis(self.offset_arcsec, self.covariance_arcsec2)
 
     @property
     def sigma_arcsec(self) -> float:
@@ -372,10 +367,8 @@ class Localization:
 
         The covariance is propagated to the sky through the local WCS Jacobian.
         """
-        from vetcore.sky import pixel_to_offset
-
         cov_pix = _cov2(covariance_pixels)
-        (east, north), jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
+        (east, north), jac = sky.pixel_to_offset(stamp, row, col, with_jacobian=True)
         cov_sky = jac @ cov_pix @ jac.T
         ra, dec = stamp.pixel_to_sky(row, col)
         return cls(
@@ -629,10 +622,10 @@ class LoadOptions:
     """How sources are turned into stamps.
 
     ``sectors`` restricts what is loaded; ``cache_dir`` is where downloads go;
-    ``offline`` forbids network access; ``quality_bitmask`` is ``"default"``,
-    ``"hard"``, ``"none"`` or an integer; ``target`` overrides the target
-    identity/position found in the files; ``downloader`` replaces the MAST
-    search/download backend (used by tests).
+    ``offline`` forbids network access; ``quality_bitmask`` is a preset of
+    :mod:`vetcore.mission` (``"none"``, ``"default"``, ``"hard"``, ``"hardest"``)
+    or an integer; ``target`` overrides the target identity/position found in the
+    files; ``downloader`` replaces the MAST search/download backend (used by tests).
     """
 
     sectors: tuple[int, ...] | None = None

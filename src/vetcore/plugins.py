@@ -30,11 +30,12 @@ from typing import Any
 import attrs
 import pluggy
 
-import vetcore
 from vetcore import hookspecs
 from vetcore.errors import ConfigError, PluginError, did_you_mean
+from vetcore.hookspecs import API_VERSION
 from vetcore.model import Check, Loader, Renderer
 from vetcore.requirements import REQUIREMENTS
+from vetcore.version import __version__
 
 __all__ = [
     "AUTOLOAD_ENV",
@@ -152,7 +153,7 @@ class PluginManager:
             for module_name in BUILTIN_PLUGINS:
                 short = module_name.rsplit(".", 1)[-1]
                 record = PluginRecord(
-                    name=module_name, origin="builtin", version=vetcore.__version__, module=module_name
+                    name=module_name, origin="builtin", version=__version__, module=module_name
                 )
                 if self._skip_disabled(record, module_name, short):
                     continue
@@ -200,11 +201,11 @@ class PluginManager:
             record.error, record.traceback = _one_line(exc), traceback.format_exc()
             return
         api = getattr(plugin, "VETCORE_API", None)
-        if api is not None and api != vetcore.API_VERSION:
-            newer = isinstance(api, int) and api > vetcore.API_VERSION
+        if api is not None and api != API_VERSION:
+            newer = isinstance(api, int) and api > API_VERSION
             record.error = (
                 f"plugin {record.name} was written for vetcore API {api!r}, this core provides API "
-                f"{vetcore.API_VERSION}; upgrade {'vetcore' if newer else 'the plugin'} "
+                f"{API_VERSION}; upgrade {'vetcore' if newer else 'the plugin'} "
                 f"or disable it (--disable-plugin {record.name})"
             )
             return

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-import vetcore
 from vetcore.errors import ConfigError, did_you_mean
 from vetcore.model import Check, CheckResult, Ephemeris, Renderer, Stamp, Target
 from vetcore.requirements import RUNNER_FLAGS
 from vetcore.serialize import jsonable, result_to_dict
+from vetcore.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.disposition import Disposition
@@ -160,7 +160,7 @@ class Report:
     checks: dict[str, Check] = attrs.field(factory=dict, repr=False)
     timings: dict[str, Any] = attrs.field(factory=dict)
     inputs_hash: str = ""
-    vetcore_version: str = vetcore.__version__
+    vetcore_version: str = __version__
     created: str = attrs.field(factory=_utc_now)
     renderers: Mapping[str, Renderer] = attrs.field(factory=dict, repr=False)
     warnings: list[str] = attrs.field(factory=list)

@@ -8,18 +8,48 @@ order.  The pixel scale always comes from the WCS (TESS ≈ 21″, Kepler ≈ 3.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from astropy.wcs import WCS
 
-    from vetcore.model import Stamp
-
 ARCSEC_PER_DEG = 3600.0
 
+
+class _Target(Protocol):
+    @property
+    def ra(self) -> float | None: ...
+    @property
+    def dec(self) -> float | None: ...
+
+
+class StampGeometry(Protocol):
+    """What the stamp-level functions here read of a :class:`vetcore.model.Stamp`
+    (declared structurally, so that this module does not depend on the data model)."""
+
+    @property
+    def target(self) -> _Target: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def mission(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, int]: ...
+    @property
+    def aperture_mask(self) -> np.ndarray: ...
+    @property
+    def pixel_scale_arcsec(self) -> float: ...
+    @property
+    def target_pixel(self) -> tuple[float, float]: ...
+    def pixel_to_sky(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 __all__ = [
+    "StampGeometry",
     "mahalanobis",
     "offset_to_sky",
     "pixel_frame",
@@ -72,7 +102,7 @@ def offset_to_sky(east: Any, north: Any, ra0: float, dec0: float) -> tuple[np.nd
     return np.degrees(a) % 360.0, np.degrees(d)
 
 
-def pixel_to_offset(stamp: Stamp, row: Any, col: Any, with_jacobian: bool = False) -> Any:
+def pixel_to_offset(stamp: StampGeometry, row: Any, col: Any, with_jacobian: bool = False) -> Any:
     """(east, north) arcsec of pixel (row, col) from the stamp's target.
 
     With ``with_jacobian=True`` also returns the 2×2 matrix
@@ -112,7 +142,7 @@ def mahalanobis(offset: Any, covariance: Any) -> float:
         return float("nan")
 
 
-def pixel_frame(stamp: Stamp) -> dict[str, Any]:
+def pixel_frame(stamp: StampGeometry) -> dict[str, Any]:
     """JSON-ready description of the stamp's sky orientation, for plots.
 
     Returns the image shape, the target's (row, col), the pixel scale, and unit

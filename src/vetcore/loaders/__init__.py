@@ -11,8 +11,8 @@ They are registered by the builtin plugin :mod:`vetcore.builtin.loaders` through
 * :mod:`~vetcore.loaders.mast` — ``TIC``/``KIC``/``EPIC`` identifiers, downloaded
   into a cache folder (or found there when offline).
 
-Shared pieces: :mod:`~vetcore.loaders.quality` (quality bitmasks),
-:mod:`~vetcore.loaders.checks` (sanity checks every loader applies),
+Shared pieces: :mod:`~vetcore.loaders.checks` (sanity checks every loader applies),
 :mod:`~vetcore.loaders.files` (what a path is; bounded decompression) and
-:mod:`~vetcore.loaders.tesscut` (an aperture for stamps without one).
+:mod:`~vetcore.loaders.tesscut` (an aperture for stamps without one); mission facts
+(time systems, quality bitmasks) come from :mod:`vetcore.mission`.
 """

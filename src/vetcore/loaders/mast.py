@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from vetcore.errors import DataError
 from vetcore.loaders import tpf_fits
+from vetcore.mission import MISSIONS
 from vetcore.model import LoadOptions, Stamp
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 _ID = re.compile(r"^\s*(TIC|KIC|EPIC)[\s_-]*(\d+)\s*$", re.IGNORECASE)
-_MISSION = {"TIC": "TESS", "KIC": "Kepler", "EPIC": "K2"}
+_MISSION = {m.catalogue: m.name for m in MISSIONS.values()}
 #: Archive file-name patterns of target pixel files, by identifier kind.
 _PATTERNS = {
     "TIC": ("tess*-s{sector}-{id:016d}-*_tp.fits*", r"-s0*(\d+)-"),
@@ -58,7 +59,7 @@ class LightkurveDownloader:
     ) -> list[Path]:
         import lightkurve as lk
 
-        key = {"TESS": "sector", "Kepler": "quarter", "K2": "campaign"}[mission]
+        key = MISSIONS[mission].period_word
         kwargs: dict[str, Any] = {"mission": mission}
         if sectors:
             kwargs[key] = list(sectors)

@@ -32,15 +32,13 @@ import numpy as np
 from vetcore.errors import DataError
 from vetcore.loaders.checks import override_target, validated
 from vetcore.loaders.files import check_inflation_ratio, check_regular_file
-from vetcore.loaders.quality import resolve_bitmask
 from vetcore.loaders.tesscut import with_aperture
-from vetcore.model import BJD_REFERENCE, LoadOptions, Stamp, Target
+from vetcore.mission import MISSIONS, resolve_bitmask
+from vetcore.model import LoadOptions, Stamp, Target
 
 __all__ = ["REQUIRED", "RestrictedUnpickler", "accepts", "load", "read_header_dict"]
 
 REQUIRED = ("time", "flux", "wcs_header")
-_TIME_SYSTEM = {"TESS": "BTJD", "Kepler": "BKJD", "K2": "BKJD"}
-_CADENCE_DEFAULT = {"TESS": 120.0, "Kepler": 1765.5, "K2": 1765.5}
 
 
 #: Largest ``wcs_header`` entry read (a WCS header is a few kB).
@@ -207,7 +205,7 @@ def _stamp(arrays: dict[str, np.ndarray], header: dict[str, Any], path: Path, op
 
     name = str(path)
     mission = str(_scalar(arrays, "mission") or "TESS")
-    if mission not in _TIME_SYSTEM:
+    if mission not in MISSIONS:
         raise DataError(name, f"mission must be TESS, Kepler or K2, got {mission!r}")
     sector = _scalar(arrays, "sector") or _from_path(path, r"(?:sector|[_-]s|^s)0*(\d+)")
     if sector is None:
@@ -244,8 +242,8 @@ def _stamp(arrays: dict[str, np.ndarray], header: dict[str, Any], path: Path, op
             if "background" not in arrays
             else np.asarray(arrays["background"], dtype=np.float32),
             cadence_seconds=float(_scalar(arrays, "cadence_seconds") or _cadence(arrays["time"], mission)),
-            time_system=_TIME_SYSTEM[mission],
-            bjd_ref=BJD_REFERENCE[_TIME_SYSTEM[mission]],
+            time_system=MISSIONS[mission].time_system,
+            bjd_ref=MISSIONS[mission].bjd_offset,
             quality_bitmask=resolve_bitmask(options.quality_bitmask, mission),
             source=name,
             meta={"product": "npz stamp"},
@@ -258,4 +256,4 @@ def _cadence(time: np.ndarray, mission: str) -> float:
     """Median cadence (s); gaps between cut windows do not affect the median."""
     dt = np.diff(time[np.isfinite(time)])
     dt = dt[dt > 0]
-    return float(np.median(dt) * 86400.0) if dt.size else _CADENCE_DEFAULT[mission]
+    return float(np.median(dt) * 86400.0) if dt.size else MISSIONS[mission].cadence_seconds

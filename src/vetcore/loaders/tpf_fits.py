@@ -31,8 +31,8 @@ import numpy as np
 from vetcore.errors import DataError
 from vetcore.loaders.checks import override_target, validated
 from vetcore.loaders.files import check_regular_file, compression_of, inflate_fits
-from vetcore.loaders.quality import resolve_bitmask
 from vetcore.loaders.tesscut import with_aperture
+from vetcore.mission import MISSIONS, TESS, resolve_bitmask
 from vetcore.model import LoadOptions, Stamp, Target
 
 __all__ = ["FITS_SUFFIXES", "accepts", "load", "stamp_from_hdulist"]
@@ -43,7 +43,7 @@ FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fts", ".fits.bz2")
 #: and bit 1 when it is in the optimal (photometric) aperture.
 APERTURE_OPTIMAL_BIT = 2
 
-_TIME_SYSTEMS = {2457000: "BTJD", 2454833: "BKJD"}
+_TIME_SYSTEMS = {round(m.bjd_offset): m.time_system for m in MISSIONS.values()}
 
 
 def _is_fits_path(source: Any) -> bool:
@@ -121,14 +121,10 @@ def _target(primary: Any, mission: str, options: LoadOptions, source: str) -> Ta
         return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
 
     ra, dec = number("RA_OBJ"), number("DEC_OBJ")
-    if mission == "TESS":
-        ident = f"TIC {primary['TICID']}" if primary.get("TICID") else ""
-        mag, band = number("TESSMAG"), "T"
-    else:
-        ident = (
-            f"{'EPIC' if mission == 'K2' else 'KIC'} {primary['KEPLERID']}" if primary.get("KEPLERID") else ""
-        )
-        mag, band = number("KEPMAG"), "Kp"
+    facts = MISSIONS[mission]
+    id_key, mag_key = ("TICID", "TESSMAG") if facts.telescope == TESS.telescope else ("KEPLERID", "KEPMAG")
+    ident = f"{facts.catalogue} {primary[id_key]}" if primary.get(id_key) else ""
+    mag, band = number(mag_key), facts.magnitude_band
     ident = ident or str(primary.get("OBJECT") or "").strip()
     if not ident:
         ident = f"J{ra:.5f}{dec:+.5f}" if ra is not None and dec is not None else Path(source).name

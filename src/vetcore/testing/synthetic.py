@@ -37,6 +37,7 @@ import attrs
 import numpy as np
 from scipy.special import erf
 
+from vetcore.mission import MISSIONS
 from vetcore.model import BJD_REFERENCE, Ephemeris, Stamp, Target
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,9 +58,9 @@ __all__ = [
     "make_wcs",
 ]
 
-#: Default quality bitmasks (lightkurve ``TessQualityFlags.DEFAULT_BITMASK`` and
+#: Default quality bitmasks of :mod:`vetcore.mission` (= lightkurve ``TessQualityFlags.DEFAULT_BITMASK`` and
 #: ``KeplerQualityFlags.DEFAULT_BITMASK``); both include bit 32 (desaturation event).
-DEFAULT_BITMASK: dict[str, int] = {"TESS": 17087, "Kepler": 1130799, "K2": 1130799}
+DEFAULT_BITMASK: dict[str, int] = {name: m.quality_presets["default"] for name, m in MISSIONS.items()}
 #: Quality bit set on momentum-dump (reaction-wheel desaturation) cadences, TESS and Kepler.
 DESAT_FLAG = 32
 #: Quality bit set on randomly flagged cadences ("coarse point", TESS and Kepler).

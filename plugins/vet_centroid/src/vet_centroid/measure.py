@@ -30,8 +30,7 @@ from astropy.stats import mad_std, sigma_clip
 
 from vet_centroid.centroids import flux_weighted_centroids
 from vet_centroid.local import local_differences
-from vetcore import Params, Stamp
-from vetcore.model import Ephemeris
+from vetcore import Ephemeris, Params, Stamp
 from vetcore.transits import (
     WindowGeometry,
     in_transit_mask,

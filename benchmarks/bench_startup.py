@@ -1,0 +1,96 @@
+"""Start-up cost of ``vetcore run``: V08 + V09 on the embedded TOI-5807 S83 stamp, end to end,
+against a bare Python process that imports what the science needs and reads the same stamp.
+
+Both run as fresh processes, interleaved, ``--repeat`` times each; the script prints the median
+wall time of each and their ratio (the target is at most 1.25)::
+
+    nice python benchmarks/bench_startup.py --repeat 7
+
+The baseline imports numpy, astropy.io.fits, astropy.wcs and scipy.optimize, reads every array of
+the stamp (the WCS header with numpy's own unpickler: the file ships inside vetcore) and builds its
+WCS.  ``vetcore run`` does that plus plugin discovery, configuration, both checks, the report and
+``report.json``.  ``--profile`` prints the modules ``vetcore run`` imports beyond the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.resources import files
+from pathlib import Path
+
+STAMP = Path(str(files("vetcore.demo").joinpath("data", "toi5807_tic188646744_s83.npz")))
+CANDIDATE = ["--period", "14.2423724", "--t0", "3540.26317", "--duration", "4.046"]
+TARGET = ["--ra", "308.5672083", "--dec", "43.3606889", "--target", "TIC 188646744"]
+
+BASELINE = f"""
+import warnings
+import numpy as np, astropy.io.fits, astropy.wcs, scipy.optimize
+warnings.simplefilter("ignore", astropy.wcs.FITSFixedWarning)
+with np.load({str(STAMP)!r}, allow_pickle=True) as data:
+    arrays = {{name: data[name] for name in data.files}}
+header = astropy.io.fits.Header(arrays.pop("wcs_header").item())
+wcs = astropy.wcs.WCS(header)
+assert arrays["flux"].ndim == 3 and wcs.has_celestial
+"""
+
+
+def vetcore_command(out: Path) -> list[str]:
+    return [sys.executable, "-m", "vetcore.cli", "run", str(STAMP), *CANDIDATE, *TARGET,
+            "--checks", "V08,V09", "--quiet", "--out", str(out)]  # fmt: skip
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def imported_modules(command: list[str]) -> dict[str, float]:
+    """Every module a command imports, with its own import time (s, children excluded)."""
+    proc = subprocess.run(
+        [command[0], "-X", "importtime", *command[1:]], check=True, capture_output=True, text=True
+    )
+    times: dict[str, float] = {}
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            own, _, name = line.split(":", 1)[1].split("|")
+            times[name.strip()] = int(own) / 1e6
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="runs of each command (default 7)")
+    parser.add_argument("--profile", action="store_true", help="list imports beyond the baseline")
+    args = parser.parse_args()
+    baseline = [sys.executable, "-c", BASELINE]
+    with tempfile.TemporaryDirectory() as tmp:
+        command = vetcore_command(Path(tmp))
+        timed(baseline), timed(command)  # warm the file cache and bytecode
+        bare, full = [], []
+        for _ in range(args.repeat):
+            bare.append(timed(baseline))
+            full.append(timed(command))
+        if args.profile:
+            base_mods, run_mods = imported_modules(baseline), imported_modules(command)
+            by_package: dict[str, float] = {}
+            for module, seconds in run_mods.items():
+                if module not in base_mods:
+                    package = ".".join(module.split(".")[:2])
+                    by_package[package] = by_package.get(package, 0.0) + seconds
+            print(f"imported by vetcore run beyond the baseline: {sum(by_package.values()):.3f} s; largest:")
+            for package, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:20]:
+                print(f"  {package:30s} {seconds:6.3f}")
+    b, v = statistics.median(bare), statistics.median(full)
+    print(f"bare python (numpy, astropy.io.fits, astropy.wcs, scipy.optimize; read stamp): {b:.3f} s")
+    print(f"vetcore run V08+V09 on TOI-5807 S83 (report.json written):                  {v:.3f} s")
+    print(f"ratio: {v / b:.2f}x  (target <= 1.25x; medians of {args.repeat} interleaved runs)")
+
+
+if __name__ == "__main__":
+    main()
