@@ -70,6 +70,9 @@ PLUGIN_API: dict[str, str] = {
     "vetcore.sky": "pixel ↔ sky geometry through the WCS, sky offsets, Mahalanobis distance",
     "vetcore.transits": "in-transit / baseline windows and pointing-step geometry",
     "vetcore.verdicts": "the verdict vocabulary and the single-localization rule",
+    "vetcore.neighbours": "neighbour lists (Target.neighbours): Star, Neighbours, table files, the TIC",
+    "vetcore.hosts": "host attribution among neighbour stars: offset in σ, flux share, depth, probability",
+    "vetcore.disposition": "Disposition, the per-target verdict a check declares in CheckResult.disposition",
     "vetcore.serialize": "JSON-ready values for metrics and plot data",
     "vetcore.plotting": "matplotlib helpers for a check's panels (import inside plot functions)",
 }
