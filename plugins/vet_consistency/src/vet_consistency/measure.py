@@ -216,12 +216,13 @@ def choose_primary(summaries: Mapping[str, MethodSummary], requested: str) -> tu
 
     ``requested`` names a check id, or ``"auto"``: among methods whose
     consistency can be tested (≥ 2 units) — else among all — the one with the
-    smallest error ellipse (det C̄); ties go to the lowest id.
+    smallest confusion radius (largest eigenvalue of C̄, the error along the
+    ellipse's major axis, on which the verdict depends); ties go to the lowest id.
     """
     if requested != "auto" and requested in summaries:
         return requested, False
     pool = [s for s in summaries.values() if s.combination is not None] or list(summaries.values())
-    best = min(pool, key=lambda s: (float(np.linalg.det(s.covariance)), s.method))
+    best = min(pool, key=lambda s: (float(np.linalg.eigvalsh(s.covariance)[-1]), s.method))
     return best.method, requested != "auto"
 
 

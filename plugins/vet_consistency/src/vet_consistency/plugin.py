@@ -54,7 +54,7 @@ PARAMS = (
         "primary_method",
         "auto",
         "Check id whose combined localization decides the verdict, or 'auto': the most precise method "
-        "(smallest error ellipse) among those that can be tested for consistency.",
+        "(smallest confusion radius) among those that can be tested for consistency.",
         type="str",
     ),
     Param(
