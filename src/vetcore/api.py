@@ -186,7 +186,7 @@ def vet(
     stamps = session.load(sources, sectors=sectors, target=Target(**changes) if "id" in changes else None)
     if changes:
         stamps = [s.replace(target=attrs.evolve(s.target, **changes)) for s in stamps]
-    check_stamps(stamps, ephemeris)
+    check_stamps(stamps, ephemeris, "--ra/--dec" if "ra" in changes else None)
     if neighbours is not None:
         from vetcore.neighbours import attach_neighbours, neighbours_identity
 
