@@ -98,9 +98,8 @@ def run(args: argparse.Namespace) -> int:
     counts = {v: dispositions.count(v) for v in dict.fromkeys(d for d in dispositions if d)}
     if counts:
         print("dispositions: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    if failing(dispositions, args.fail_on):
-        return FAIL_ON_EXIT
     if result.failed:
         logger.warning(f"{result.failed} of {len(candidates)} rows failed; their errors are in the summary")
-        return BATCH_ROWS_FAILED
-    return 0
+    if failing(dispositions, args.fail_on):
+        return FAIL_ON_EXIT
+    return BATCH_ROWS_FAILED if result.failed else 0
