@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_population: --targets and --workers must be at least 1", file=sys.stderr)
         return 2
 
+    commit = _commit()  # the code under test is the one installed when the run starts
     start = time.perf_counter()
     records = []
     for i, record in enumerate(run(args.targets, args.seed, args.workers, args.neighbours), 1):
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "check_s_per_stamp": {cid: s / n_stamps for cid, s in checks.items() if cid != "V25"},
         "V25_s_per_target": checks.get("V25", 0.0) / len(records),
     }
-    summary["seed"], summary["commit"], summary["neighbours"] = args.seed, _commit(), args.neighbours
+    summary["seed"], summary["commit"], summary["neighbours"] = args.seed, commit, args.neighbours
     print(f"population seed {args.seed}, commit {summary['commit']}, {n_stamps} stamps")
     print_summary(summary)
     t = summary["timings"]
