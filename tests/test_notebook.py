@@ -137,3 +137,29 @@ def test_dir_lists_the_lazy_public_names():
     names = dir(vetcore)
     for name in ("vet", "load", "Report", "Stamp", "CheckResult", "__version__"):
         assert name in names
+
+
+def test_pixel_axes_in_ccd_column_and_row_as_lightkurve():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    report = run_case(CASES["koi608"])
+    stamp = report.sectors[0].stamp
+    row0, col0 = stamp.meta["ccd_origin"]
+    lk = pytest.importorskip("lightkurve", reason="compared with lightkurve's tpf.column/tpf.row")
+    tpf = lk.read(stamp.source)
+    assert (row0, col0) == (tpf.row, tpf.column) == (550, 683)
+    fig = Figure()
+    ax = fig.subplots()
+    report.plot("V09", ax=ax, panel=1, pixel_axes="ccd")
+    FigureCanvasAgg(fig).draw()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("CCD column", "CCD row")
+    ticks = {
+        round(t): label.get_text() for t, label in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True)
+    }
+    assert ticks[0] == "683" and ticks[2] == "685"  # stamp column 0 is CCD column 683
+    ax = Figure().subplots()
+    report.plot("V09", ax=ax, panel=1)  # the default stays in stamp pixels
+    assert ax.get_xlabel() == "column (px)"
+    with pytest.raises(ValueError, match="pixel axes must be one of stamp, ccd"):
+        report.plot("V09", ax=ax, panel=1, pixel_axes="sky")

@@ -134,3 +134,19 @@ def test_pack_keeps_each_check_on_one_row():
     assert pack([2, 3, 1], 3) == [[0, 2], [1]]
     assert pack([1, 1, 1, 3], 3) == [[0, 1, 2], [3]]
     assert pack([2, 2], 2) == [[0], [1]]
+
+
+def test_v08_method_text_holds_on_toi5807(report):
+    """The numbers V08's method text quotes (local vs sector-wide baseline) are what V08 measures."""
+    local = report.result("V08", "S83")
+    config = {"checks": {"V08": {"baseline": "global"}}}
+    wide = run_case(CASES["toi5807"], checks=["V08"], config=config).result("V08", "S83")
+    method = report.checks["V08"].method
+    assert (
+        f"{wide.metrics['centroid_shift_pixels']:.3f} px ({wide.metrics['significance_sigma']:.1f}σ)"
+        in method
+    )
+    assert (
+        f"{local.metrics['centroid_shift_pixels']:.4f} px ({local.metrics['significance_sigma']:.1f}σ)"
+        in method
+    )

@@ -236,3 +236,45 @@ def test_recovery_coverage_is_not_wildly_overconfident(recovery_summary):
             continue
         assert cov["3sigma"] >= COVERAGE_EXPECTED[3] - 0.25, (method, cov)
         assert cov["1sigma"] <= COVERAGE_EXPECTED[1] + 0.35, (method, cov)
+
+
+def _record(on_target, verdict, distance, sep=1.0, snr=20.0, outside=False, error=None):
+    unit = {"verdict": verdict, "status": "", "distance_sigma": distance, "sigma_arcsec": 1.0}
+    return {
+        "on_target": on_target,
+        "separation_pix": 0.0 if on_target else sep,
+        "host_outside_aperture": outside,
+        "expected_snr": snr,
+        "stamps": {"S1": {"pixel_snr": snr, "host_in_aperture": not outside, "V09": unit}},
+        "target": {"V25": {**unit, "V09_verdict": verdict}},
+        "disposition": verdict,
+        "host_right": {"disposition": not on_target},
+        "error": error,
+    }
+
+
+def test_summarise_counts_rates_efficiency_and_coverage():
+    records = [
+        _record(True, "on_target", 0.5),
+        _record(True, "off_target", 3.5),
+        _record(True, "inconclusive", 1.5),
+        _record(True, "inconsistent", None),
+        _record(False, "on_target", 2.5, sep=0.5, snr=10.0),
+        _record(False, "off_target", 0.2, sep=2.0, snr=40.0, outside=True),
+        _record(False, "off_target", 1.2, sep=1.0, snr=20.0),
+        _record(False, "inconclusive", None, error="boom"),
+    ]
+    s = summarise(records)
+    assert s["n_targets"] == 8 and s["n_errors"] == 1
+    for method in ("V09", "V25", "V25/V09", "disposition"):
+        m = s["methods"][method]
+        assert m["false_alarm"]["k"] == 2 and m["false_alarm"]["n"] == 4
+        assert m["dangerous_miss"]["k"] == 1 and m["dangerous_miss"]["n"] == 3
+        assert m["off_target_detected_sep_ge_0p7_snr_ge_15"]["rate"] == 1.0
+        assert m["off_target_outside_aperture_detected"]["k"] == 1
+        by_sep = {r["low"]: r["k"] / r["n"] for r in m["efficiency_by_separation_pix"] if r["n"]}
+        assert by_sep == {0.3: 0.0, 0.7: 1.0, 1.5: 1.0}
+    cov = s["methods"]["V09"]["coverage"]  # distances 0.5, 3.5, 1.5, 2.5, 0.2, 1.2
+    assert cov["n"] == 6
+    assert (cov["1sigma"], cov["2sigma"], cov["3sigma"]) == pytest.approx((2 / 6, 4 / 6, 5 / 6))
+    assert s["methods"]["disposition"]["host_attribution"]["all"]["k"] == 3

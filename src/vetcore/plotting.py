@@ -11,7 +11,11 @@ Display conventions
 -------------------
 * Pixel images: column on the x axis, row on the y axis, ``origin="lower"``,
   pixel centres at integer coordinates (the (row, col) convention of
-  :mod:`vetcore.model`).  Axes are labelled "column (px)" and "row (px)".
+  :mod:`vetcore.model`).  Axes are labelled "column (px)" and "row (px)" in
+  stamp pixels, or "CCD column"/"CCD row" inside ``with pixel_axes("ccd"):``
+  (as lightkurve and the SPOC DV reports label them) when the frame knows the
+  stamp's CCD origin (``frame["ccd_origin"]``); the drawing is the same, only
+  the tick labels change.
 * Sky-plane plots: offsets (east, north) in arcsec from the target with east to
   the LEFT and north up, as the sky is seen (:func:`sky_axes`).
 * Colour maps: images use ``viridis`` (perceptually uniform, monotonic in
@@ -29,7 +33,8 @@ matplotlib is imported inside the functions: importing this module is cheap.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DIVERGING_CMAP",
+    "PIXEL_AXES",
     "SEQUENTIAL_CMAP",
     "aperture_edges",
     "covariance_ellipse",
@@ -51,9 +57,11 @@ __all__ = [
     "draw_error_ellipse",
     "draw_scale_bar",
     "draw_sky_ellipse",
+    "label_pixel_axes",
     "mark_pixel",
     "mark_target",
     "nice_scale_arcsec",
+    "pixel_axes",
     "show_image",
     "sky_axes",
     "style_axes",
@@ -64,6 +72,39 @@ DIVERGING_CMAP = "PuOr_r"
 #: Colour of masked (NaN) pixels: mid grey, distinct from both ends of ``viridis``.
 BAD_COLOR = "0.6"
 _SIGMA_STYLES = ("-", "--", ":", "-.")
+#: How pixel images label their axes: ``"stamp"`` (0-based stamp pixels) or ``"ccd"``.
+PIXEL_AXES = ("stamp", "ccd")
+_pixel_axes: list[str] = ["stamp"]
+
+
+@contextmanager
+def pixel_axes(mode: str) -> Iterator[None]:
+    """Label pixel-image axes in ``"stamp"`` pixels (default) or ``"ccd"`` column/row within the block."""
+    if mode not in PIXEL_AXES:
+        raise ValueError(f"pixel axes must be one of {', '.join(PIXEL_AXES)}, got {mode!r}")
+    _pixel_axes.append(mode)
+    try:
+        yield
+    finally:
+        _pixel_axes.pop()
+
+
+def label_pixel_axes(ax: Axes, frame: Frame | None) -> None:
+    """Axis labels of a pixel image: stamp pixels, or CCD column/row (see :func:`pixel_axes`)."""
+    origin = frame.get("ccd_origin") if frame is not None else None
+    if _pixel_axes[-1] != "ccd" or origin is None:
+        ax.set_xlabel("column (px)")
+        ax.set_ylabel("row (px)")
+        return
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    row0, col0 = (int(v) for v in origin)
+    for axis, offset in ((ax.xaxis, col0), (ax.yaxis, row0)):
+        axis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_major_formatter(FuncFormatter(lambda value, _, o=offset: f"{value + o:.0f}"))
+    ax.set_xlabel("CCD column")
+    ax.set_ylabel("CCD row")
+
 
 Frame = Mapping[str, Any]
 
@@ -126,8 +167,7 @@ def show_image(
     ax.set_xlim(-0.5, nx - 0.5)
     ax.set_ylim(-0.5, ny - 0.5)
     ax.set_aspect("equal")
-    ax.set_xlabel("column (px)")
-    ax.set_ylabel("row (px)")
+    label_pixel_axes(ax, frame)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
     if frame is not None and overlays:

@@ -203,17 +203,26 @@ class Report:
         return frame
 
     def plot(
-        self, check: str, sector: str | int | None = None, ax: Any = None, panel: int | None = None
+        self,
+        check: str,
+        sector: str | int | None = None,
+        ax: Any = None,
+        panel: int | None = None,
+        pixel_axes: str = "stamp",
     ) -> Any:
         """Draw ``check``'s panels for ``sector`` (``"S83"`` or ``83``) into ``ax``; returns the axes.
 
         ``ax`` is one matplotlib Axes (choose the panel with ``panel`` when the
         check draws several), a sequence of ``Check.plot_panels`` axes, or
-        ``None`` for a new pyplot figure.  See :func:`vetcore.display.plot_check`.
+        ``None`` for a new pyplot figure.  ``pixel_axes="ccd"`` labels pixel
+        images in CCD column/row (as lightkurve does) when the data give the
+        stamp's CCD position.  See :func:`vetcore.display.plot_check`.
         """
         from vetcore.display import plot_check
+        from vetcore.plotting import pixel_axes as axes_mode
 
-        return plot_check(self, check, sector, ax=ax, panel=panel)
+        with axes_mode(pixel_axes):
+            return plot_check(self, check, sector, ax=ax, panel=panel)
 
     # -- access ---------------------------------------------------------------------
     @property

@@ -8,6 +8,7 @@ order.  The pixel scale always comes from the WCS (TESS ≈ 21″, Kepler ≈ 3.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -45,6 +46,8 @@ class StampGeometry(Protocol):
     def pixel_scale_arcsec(self) -> float: ...
     @property
     def target_pixel(self) -> tuple[float, float]: ...
+    @property
+    def meta(self) -> Mapping[str, Any]: ...
     def pixel_to_sky(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]: ...
 
 
@@ -147,7 +150,8 @@ def pixel_frame(stamp: StampGeometry) -> dict[str, Any]:
 
     Returns the image shape, the target's (row, col), the pixel scale, and unit
     vectors (Δrow, Δcol) pointing north and east at the target, so a figure can
-    draw a compass and an arcsec scale without the WCS object.
+    draw a compass and an arcsec scale without the WCS object; ``ccd_origin`` is
+    the CCD (row, column) of pixel (0, 0) when the file gives it, else ``None``.
     """
     row, col = stamp.target_pixel
     _, jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
@@ -162,4 +166,5 @@ def pixel_frame(stamp: StampGeometry) -> dict[str, Any]:
         "aperture": stamp.aperture_mask.astype(int).tolist(),
         "label": stamp.label,
         "mission": stamp.mission,
+        "ccd_origin": stamp.meta.get("ccd_origin"),
     }

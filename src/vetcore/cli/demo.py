@@ -23,6 +23,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="replace another target's report already in --out")
     p.add_argument(
+        "--pixel-axes",
+        choices=("stamp", "ccd"),
+        default="stamp",
+        metavar="AXES",
+        help="label pixel images in stamp pixels (default) or CCD column/row (stamp, ccd)",
+    )
+    p.add_argument(
         "--format",
         default="json,html,png,csv",
         metavar="LIST",
@@ -38,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from vetcore.config import load_config
     from vetcore.demo import CASES, run_case
     from vetcore.errors import ConfigError
+    from vetcore.plotting import pixel_axes
     from vetcore.progress import StreamProgress
 
     if args.list:
@@ -51,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"vetcore demo: {case.title}", file=sys.stderr)
     report = run_case(case, session=session, progress=None if args.quiet else StreamProgress())
-    paths = session.render(report, args.out, formats, force=args.force)
+    with pixel_axes(args.pixel_axes):
+        paths = session.render(report, args.out, formats, force=args.force)
     print_summary(report, paths)
     return 0

@@ -105,6 +105,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     out.add_argument("--force", action="store_true", help="replace another target's report already in --out")
     out.add_argument(
+        "--pixel-axes",
+        choices=("stamp", "ccd"),
+        default="stamp",
+        metavar="AXES",
+        help="label pixel images in stamp pixels (default) or CCD column/row (stamp, ccd)",
+    )
+    out.add_argument(
         "--offline", action="store_true", default=None, help="never download; use files and cache"
     )
     out.add_argument("--cache-dir", metavar="DIR", help="download cache folder")
@@ -132,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     from vetcore.cli import make_session
     from vetcore.config import load_config
     from vetcore.errors import ConfigError, VetcoreError
+    from vetcore.plotting import pixel_axes
     from vetcore.progress import StreamProgress
 
     if (args.ra is None) != (args.dec is None):
@@ -160,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         progress=None if args.quiet else StreamProgress(),
     )
     try:
-        paths = session.render(report, args.out, formats, force=args.force)
+        with pixel_axes(args.pixel_axes):
+            paths = session.render(report, args.out, formats, force=args.force)
     except OSError as exc:
         raise VetcoreError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:

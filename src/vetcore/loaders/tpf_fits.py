@@ -201,6 +201,7 @@ def stamp_from_hdulist(hdul: Any, source: str, options: LoadOptions) -> Stamp:
         "crowdsap": table.header.get("CROWDSAP"),
         "flfrcsap": table.header.get("FLFRCSAP"),
         "product": "TESScut FFI cut-out" if is_cutout else f"{mission} target pixel file",
+        "ccd_origin": _ccd_origin(hdul, table.header),
     }
     stamp = Stamp(
         mission=mission,
@@ -223,6 +224,19 @@ def stamp_from_hdulist(hdul: Any, source: str, options: LoadOptions) -> Stamp:
         meta={k: v for k, v in meta.items() if v is not None and v != ""},
     )
     return validated(with_aperture(stamp))
+
+
+def _ccd_origin(hdul: Any, header: Any) -> list[int] | None:
+    """CCD (row, column) of the stamp's pixel (0, 0): the physical WCS of the pixel table
+    (``2CRV5P``/``1CRV5P``), else of the aperture image (``CRVAL2P``/``CRVAL1P``), as lightkurve reads it."""
+    pairs = [(header, "2CRV5P", "1CRV5P")]
+    if "APERTURE" in hdul:
+        pairs.append((hdul["APERTURE"].header, "CRVAL2P", "CRVAL1P"))
+    for head, row_key, col_key in pairs:
+        row, col = head.get(row_key), head.get(col_key)
+        if isinstance(row, (int, float)) and isinstance(col, (int, float)):
+            return [int(row), int(col)]
+    return None
 
 
 def _aperture(hdul: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:

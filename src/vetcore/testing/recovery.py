@@ -11,7 +11,10 @@ Mahalanobis distance of every localization from the true host, timings);
   separation (pixels) and by all-pixel matched-filter SNR;
 * **coverage**: the fraction of localizations whose true host offset lies
   within the k-σ error ellipse, i.e. Mahalanobis distance ≤ k, against the 2-D
-  Gaussian values 1 − exp(−k²/2) = 39.3 %, 86.5 %, 98.9 % for k = 1, 2, 3.
+  Gaussian values 1 − exp(−k²/2) = 39.3 %, 86.5 %, 98.9 % for k = 1, 2, 3;
+* **host attribution**: with the case's star list given (``neighbours=True``), how
+  often the named likely host (V25's ``likely_host`` metric, the disposition's
+  ``likely_host``) is the true host.
 
 Methods: ``V08`` and ``V09`` are scored per stamp (their own status: ``fail`` →
 off_target, ``pass`` → on_target, anything else → inconclusive, unless the
@@ -24,8 +27,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,12 +81,41 @@ def _distance(loc: Localization | None, truth_offset: Sequence[float]) -> float 
         return None
 
 
-def _disposition(report: Any) -> str | None:
+def _disposition(report: Any) -> tuple[str | None, str | None]:
+    """The report's target disposition (verdict, likely host), when the report has one."""
     disp = getattr(report, "disposition", None)
     if disp is None:
+        return None, None
+    get = disp.get if isinstance(disp, Mapping) else lambda key: getattr(disp, key, None)
+    verdict, host = get("verdict"), get("likely_host")
+    return (None if verdict is None else str(verdict)), (None if host is None else str(host))
+
+
+def _neighbour_arguments(case: PopulationCase, folder: Path, config: Any) -> tuple[dict[str, Any], Any]:
+    """Pass the case's star list the way the installed vetcore takes it: ``vet(neighbours=)``
+    where available, otherwise as V25's ``catalog`` parameter."""
+    import inspect
+
+    import vetcore
+
+    path = case.write_neighbours(folder / "neighbours.ecsv")
+    if "neighbours" in inspect.signature(vetcore.vet).parameters:
+        return {"neighbours": str(path)}, config
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError("neighbours=True needs config as a mapping (or None) on this vetcore")
+    cfg = dict(config or {})
+    checks = dict(cfg.get("checks", {}))
+    checks["V25"] = {**dict(checks.get("V25", {})), "catalog": str(path)}
+    return {}, {**cfg, "checks": checks}
+
+
+def _is_host(named: str | None, case: PopulationCase) -> bool | None:
+    """Whether a named likely host is the true host (``"target"`` and the target's id name the target)."""
+    if named is None:
         return None
-    v = disp.get("verdict") if isinstance(disp, Mapping) else getattr(disp, "verdict", None)
-    return str(v) if v is not None else None
+    if named in ("target", case.target.id):
+        return case.truth.on_target
+    return named == case.truth.host_id
 
 
 def vet_case(
@@ -90,14 +124,31 @@ def vet_case(
     checks: Sequence[str] = ("V08", "V09", "V25"),
     config: Any = None,
     plugin_manager: PluginManager | None = None,
+    neighbours: bool = False,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``checks`` on ``case`` through :func:`vetcore.vet` and score it against the truth.
 
-    ``extra`` are further keyword arguments for :func:`vetcore.vet`.  A failure of
-    the run itself (not of a check, which the runner isolates) is recorded in
-    ``error``.
+    ``neighbours=True`` gives the run the case's star list (:meth:`PopulationCase.neighbours`)
+    for host attribution.  ``extra`` are further keyword arguments for
+    :func:`vetcore.vet`.  A failure of the run itself (not of a check, which the
+    runner isolates) is recorded in ``error``.
     """
+    with tempfile.TemporaryDirectory() as tmp:
+        kwargs: dict[str, Any] = dict(extra or {})
+        if neighbours:
+            more, config = _neighbour_arguments(case, Path(tmp), config)
+            kwargs.update(more)
+        return _vet_and_score(case, checks, config, plugin_manager, kwargs)
+
+
+def _vet_and_score(
+    case: PopulationCase,
+    checks: Sequence[str],
+    config: Any,
+    plugin_manager: PluginManager | None,
+    kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
     import vetcore
 
     tr = case.truth
@@ -120,6 +171,7 @@ def vet_case(
         "stamps": {},
         "target": {},
         "disposition": None,
+        "host_right": {},
         "error": None,
         "vet_s": 0.0,
         "check_s": {},
@@ -132,7 +184,7 @@ def vet_case(
             checks=list(checks),
             config=config,
             plugin_manager=plugin_manager,
-            **dict(extra or {}),
+            **kwargs,
         )
     except Exception as exc:  # the run as a whole failed: record it, the population goes on
         record["error"] = f"{type(exc).__name__}: {exc}"
@@ -165,7 +217,12 @@ def vet_case(
             if isinstance(v, str):
                 entry[f"{m}_verdict"] = v
         record["target"][cid] = entry
-    record["disposition"] = _disposition(report)
+        named = result.metrics.get("likely_host") if result.metrics else None
+        if isinstance(named, str):
+            record["host_right"][cid] = _is_host(named, case)
+    record["disposition"], named_host = _disposition(report)
+    if named_host is not None:
+        record["host_right"]["disposition"] = _is_host(named_host, case)
     return record
 
 
@@ -217,6 +274,17 @@ def _efficiency(units: Sequence[Mapping[str, Any]], key: str, edges: Sequence[fl
     return rows
 
 
+def _host_attribution(records: Sequence[Mapping[str, Any]], method: str) -> dict[str, Any]:
+    """How often the named likely host is the true one: all targets that name one, and the
+    off-target ones whose host is ≥ 1 px away."""
+    named = [r for r in records if not r.get("error") and r.get("host_right", {}).get(method) is not None]
+    far = [r for r in named if not r["on_target"] and r["separation_pix"] >= 1.0]
+    return {
+        "all": _rate(sum(bool(r["host_right"][method]) for r in named), len(named)),
+        "off_target_sep_ge_1": _rate(sum(bool(r["host_right"][method]) for r in far), len(far)),
+    }
+
+
 def summarise(
     records: Iterable[Mapping[str, Any]],
     methods: Sequence[str] = ("V08", "V09", "V25", "V25/V08", "V25/V09", "disposition"),
@@ -263,6 +331,7 @@ def summarise(
             ),
             "efficiency_by_separation_pix": _efficiency(off, "separation_pix", SEPARATION_BINS),
             "efficiency_by_snr": _efficiency(off, "snr", SNR_BINS),
+            "host_attribution": _host_attribution(records, method),
             "coverage": {
                 "n": int(dist.size),
                 **{f"{k}sigma": (float(np.mean(dist <= k)) if dist.size else None) for k in (1, 2, 3)},

@@ -24,6 +24,12 @@ CHECK = Check(
     requires=("pixels", "aperture"),
     plot=plot,
     plot_panels=2,
+    method="Each transit is compared with a straight line fitted to baseline windows just before and after "
+    "it (baseline = 'local'), so slow centroid drifts over the sector (pointing, velocity aberration, "
+    "variability of nearby stars) cancel; the error is the scatter of the same measurement in transit-free "
+    "windows. Quick-look tools compare in-transit cadences with the median of the whole sector instead "
+    "(baseline = 'global'), which adds that drift to the shift: on TOI-5807 sector 83 the sector-wide "
+    "baseline gives 0.014 px (7.6σ), the local baselines 0.0001 px (0.5σ).",
 )
 
 

@@ -25,6 +25,10 @@ CHECK = Check(
     requires=("pixels", "aperture"),
     plot=plot,
     plot_panels=3,
+    method="The difference image is built per transit: for every pixel, a straight line through baseline "
+    "windows on both sides of the transit (baseline = 'linear') is evaluated at the in-transit times and "
+    "the in-transit flux subtracted, so drifts over the sector do not enter; the source position is a PSF "
+    "fit to that image, its errors scaled by the same fit on transit-free windows.",
 )
 
 
