@@ -97,11 +97,20 @@ def test_neighbour_at_six_tenths_of_a_pixel_fails_at_high_snr():
 
 @pytest.mark.parametrize("stars,transit_star", [((SyntheticStar(),), 0), (NEIGHBOUR_15, 1)])
 def test_too_shallow_is_inconclusive_never_fail(stars, transit_star):
-    _, results = _runs(40, stars=stars, transit_star=transit_star, snr=3.0)
-    assert all(r.status is Status.INCONCLUSIVE for r in results)
-    assert all("DEPTH_NOT_DETECTED" in r.flags for r in results)
+    """Aperture SNR 3.  On the target nothing is localized; the neighbour, half outside the aperture,
+    has more S/N in its own pixels than the aperture shows, so it is sometimes found — then it must
+    be found where it is."""
+    cases, results = _runs(40, stars=stars, transit_star=transit_star, snr=3.0)
+    weak = [r for r in results if r.status is Status.INCONCLUSIVE]
+    assert all("DEPTH_NOT_DETECTED" in r.flags for r in weak)
     # a noise peak is not a localization: nothing for V25 to combine
-    assert all(r.localization is None for r in results)
+    assert all(r.localization is None for r in weak)
+    found = [(c, r) for c, r in zip(cases, results, strict=True) if r.status is not Status.INCONCLUSIVE]
+    if transit_star == 0:
+        assert not found
+    else:
+        assert len(weak) >= 30
+        assert all(r.status is Status.FAIL and _source_error(c, r) < 0.5 for c, r in found)
     _assert_flags_declared(results)
 
 

@@ -41,8 +41,8 @@ import numpy as np
 
 from vet_diffimg.diffimage import (
     DifferenceImage,
-    Regressors,
     WindowSpec,
+    aperture_noise,
     build_difference_image,
     cadence_proxy,
     excluded_cadences,
@@ -51,7 +51,7 @@ from vet_diffimg.diffimage import (
     usable_cadences,
 )
 from vet_diffimg.localize import SourceErrors, SourceFit, fit_difference, fit_oot, fit_transits, source_errors
-from vetcore import CheckResult, Localization, Param, Params, SectorContext, Stamp, Status
+from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
 from vetcore.transits import pointing_steps
@@ -79,16 +79,18 @@ PARAMS: tuple[Param, ...] = (
           "keeps ingress and egress out", unit="durations", minimum=0.0, maximum=1.0, exclusive_minimum=True),
     Param("baseline_gap", 0.25, "gap between the transit edge and each baseline window", unit="durations",
           minimum=0.0, maximum=10.0),
-    Param("baseline_width", 1.5, "width of each baseline window", unit="durations", minimum=0.0,
-          maximum=20.0, exclusive_minimum=True),
-    Param("baseline", "linear", "per-pixel baseline across each transit: 'linear' (a straight line in time "
-          "through both sides, evaluated at the in-transit times) or 'mean' (mean of both sides)",
-          type="str", choices=("linear", "mean")),
+    Param("baseline_width", 1.5, "width of each baseline window (at least min_baseline_cadences + 2 "
+          "cadences)", unit="durations", minimum=0.0, maximum=20.0, exclusive_minimum=True),
+    Param("baseline", "auto", "per-pixel baseline across each transit, evaluated at the in-transit times: "
+          "'linear' or 'quadratic' in time through both sides, 'mean' of both sides, or 'auto': linear or "
+          "quadratic, whichever gives the lower empirical aperture noise", type="str",
+          choices=("auto", "linear", "quadratic", "mean")),
     Param("step_quality_bits", 32, "quality bits marking pointing steps (32: momentum dump); each step "
           "inside a window gets a level-step term in the baseline; 0 disables", type="int", minimum=0,
           maximum=2**31 - 1),
     Param("decorrelate", True, "regress each pixel on the pointing (POS_CORR1/2, else the measured centroid) "
-          "and the background inside each window (pixel-level decorrelation)", type="bool"),
+          "and the background inside each window (pixel-level decorrelation), when that lowers the "
+          "empirical aperture noise", type="bool"),
     Param("min_coverage", 0.5, "fraction of a transit's expected in-transit cadences that must be present",
           minimum=0.0, maximum=1.0),
     Param("min_in_cadences", 1, "usable in-transit cadences needed per transit (long cadences give 1–3; "
@@ -105,7 +107,7 @@ PARAMS: tuple[Param, ...] = (
           minimum=0, maximum=100_000),
     Param("seed", 0, "seed of the bootstrap resampling, for reproducible results", type="int", minimum=0,
           maximum=2**63 - 1),
-    Param("min_snr", 7.0, "SNR of the pixel-level signal (aperture-summed difference or fitted amplitude, "
+    Param("min_snr", 5.0, "SNR of the pixel-level signal (aperture-summed difference or fitted amplitude, "
           "empirical noise) needed to localize it", unit="sigma", minimum=0.0, maximum=1000.0,
           exclusive_minimum=True),
     Param("sigma_threshold", 3.0, "offset significance (√(dᵀC⁻¹d), 2-D) at or above which the source is "
@@ -165,7 +167,7 @@ class DiffImageMeasurement:
     ``stop`` names the flag of the step that stopped (no transit, fit failed, …).
     """
 
-    counts: dict[str, int]
+    counts: dict[str, Any]
     flags: tuple[str, ...] = ()
     stop: str | None = None
     di: DifferenceImage | None = None
@@ -221,17 +223,20 @@ def _epoch_localizations(
     return tuple(out)
 
 
-def measure(stamp: Stamp, ephemeris: Any, p: Params) -> DiffImageMeasurement:
+def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasurement:
     """Difference image, out-of-transit and difference PSF fits, and their errors."""
+    # long cadences: each baseline side spans at least min_baseline_cadences + 2 cadences
+    cadence_durations = stamp.cadence_seconds / 3600.0 / ephemeris.duration_hours
+    width = max(p.baseline_width, (p.min_baseline_cadences + 2) * cadence_durations)
     spec = WindowSpec(
-        in_fraction=p.in_fraction, gap=p.baseline_gap, width=p.baseline_width, min_coverage=p.min_coverage,
+        in_fraction=p.in_fraction, gap=p.baseline_gap, width=width, min_coverage=p.min_coverage,
         min_in=p.min_in_cadences, min_side=p.min_baseline_cadences,
     )  # fmt: skip
     usable, valid = usable_cadences(stamp)
     proxy = cadence_proxy(stamp, usable)
     windows = spec.windows(proxy, ephemeris)
     used = [w for w in windows if spec.usable(w)]
-    counts = {
+    counts: dict[str, Any] = {
         "n_transits_observed": len(windows),
         "n_transits_used": len(used),
         "n_cadences_excluded": excluded_cadences(stamp, ephemeris, spec, usable),
@@ -248,19 +253,34 @@ def measure(stamp: Stamp, ephemeris: Any, p: Params) -> DiffImageMeasurement:
     if len(nulls) < p.min_null_windows:
         flags.append("FEW_NULL_WINDOWS")
 
-    def build(regressors: Regressors | None) -> DifferenceImage:
-        return build_difference_image(
-            stamp, valid, aperture, used, nulls, baseline=p.baseline,
-            steps=pointing_steps(stamp, p.step_quality_bits), min_side=p.min_baseline_cadences,
-            min_null=p.min_null_windows, regressors=regressors,
-        )  # fmt: skip
-
-    di = build(pointing_regressors(stamp, usable, valid, aperture) if p.decorrelate else None)
-    gain = di.snr_gain
-    if gain is not None and gain < 1.0:  # the regressors cost more than they remove: leave them out
-        di = attrs.evolve(build(None), snr_gain=gain)
-    elif gain is not None:
-        flags.append("POINTING_DECORRELATED")
+    steps = pointing_steps(stamp, p.step_quality_bits)
+    common = {"steps": steps, "min_side": p.min_baseline_cadences, "min_null": p.min_null_windows}
+    regressors = pointing_regressors(stamp, usable, valid, aperture) if p.decorrelate else None
+    # the baseline model with the lowest empirical aperture noise (null windows), with and without
+    # the pointing regressors
+    models = ("linear", "quadratic") if p.baseline == "auto" else (p.baseline,)
+    options = [(b, r) for b in models for r in ((regressors, None) if regressors is not None else (None,))]
+    noise = [
+        aperture_noise(stamp, valid, aperture, used, nulls, baseline=b, regressors=r, **common)
+        for b, r in options
+    ]
+    best = int(np.argmin(noise))
+    model, chosen = options[best]
+    gain = None
+    if regressors is not None:
+        gain = noise[options.index((model, None))] / noise[options.index((model, regressors))]
+        flags += ["POINTING_DECORRELATED"] * (chosen is not None)
+    di = build_difference_image(
+        stamp,
+        valid,
+        aperture,
+        used,
+        nulls,
+        baseline=model,
+        regressors=chosen,
+        **common,
+    )
+    di = attrs.evolve(di, snr_gain=gain)
     if di.per_transit.n_steps.sum():
         flags.append("POINTING_STEP_MODELLED")
     counts.update(
@@ -268,6 +288,7 @@ def measure(stamp: Stamp, ephemeris: Any, p: Params) -> DiffImageMeasurement:
         n_out_of_transit_cadences=int(di.per_transit.n_base.sum()),
         n_pointing_steps_modelled=int(di.per_transit.n_steps.sum()),
         n_null_windows=di.n_null,
+        baseline_model=model,
     )
     base = DiffImageMeasurement(counts, tuple(flags), di=di)
     oot = fit_oot(di, stamp.target_pixel, radius=p.oot_fit_radius)

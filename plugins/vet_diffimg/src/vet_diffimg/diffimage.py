@@ -30,8 +30,10 @@ centroid of the aperture measured from the pixels themselves.  A measured
 centroid moves during the transit of an off-target source, so only its
 wiggle about its own baseline trend is regressed on the baseline cadences and
 it is not extrapolated into the transit (that would absorb the signal being
-localized).  The aperture sum is also built without the regressors;
-``snr_gain`` is the ratio of its noise without and with them.
+localized).  :func:`aperture_noise` measures the empirical noise of the
+stacked aperture sum for a given baseline model, with or without the
+regressors, so the caller can keep the model that is quietest (``snr_gain``
+records the ratio without/with).
 
 Null images: the same construction at epochs shifted by whole window lengths
 (so no null window overlaps a transit window) contains no transit.  Their
@@ -55,6 +57,7 @@ __all__ = [
     "DifferenceImage",
     "WindowImages",
     "WindowSpec",
+    "aperture_noise",
     "build_difference_image",
     "cadence_proxy",
     "combine",
@@ -64,6 +67,10 @@ __all__ = [
     "usable_cadences",
     "window_images",
 ]
+
+
+#: Polynomial order in time of each baseline model.
+BASELINE_ORDER = {"mean": 0, "linear": 1, "quadratic": 2}
 
 
 @attrs.frozen
@@ -160,9 +167,8 @@ class WindowImages:
     the same quantities of the aperture-summed flux, whose variance comes from
     the scatter of the summed series itself (so pixel-to-pixel correlations,
     e.g. flux moving between pixels with the pointing, are accounted for);
-    ``ap_diff_raw``/``ap_var_raw``: the aperture sum without the pointing
-    regressors; ``n_in`` and ``n_base`` (K,): cadences used; ``n_steps`` (K,):
-    pointing steps modelled in each baseline.
+    ``n_in`` and ``n_base`` (K,): cadences used; ``n_steps`` (K,): pointing
+    steps modelled in each baseline.
     """
 
     diff: np.ndarray
@@ -172,8 +178,6 @@ class WindowImages:
     ap_diff: np.ndarray
     ap_var: np.ndarray
     ap_oot: np.ndarray
-    ap_diff_raw: np.ndarray
-    ap_var_raw: np.ndarray
     n_in: np.ndarray
     n_base: np.ndarray
     n_steps: np.ndarray
@@ -183,7 +187,7 @@ class WindowImages:
 
 
 def _design(
-    t_base: np.ndarray, t_in: np.ndarray, steps: np.ndarray, linear: bool, min_side: int
+    t_base: np.ndarray, t_in: np.ndarray, steps: np.ndarray, order: int, min_side: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Baseline design matrix, its mean row over the in-transit cadences, kept baseline cadences,
     and the number of step terms.
@@ -194,9 +198,9 @@ def _design(
     """
     keep = np.ones(t_base.size, dtype=bool)
     base_cols, in_cols = [np.ones_like(t_base)], [np.ones_like(t_in)]
-    if linear:
-        base_cols.append(t_base)
-        in_cols.append(t_in)
+    for power in range(1, order + 1):
+        base_cols.append(t_base**power)
+        in_cols.append(t_in**power)
     n_steps = 0
     for t_step in steps:
         pre = t_base < t_step
@@ -226,8 +230,8 @@ class Regressors:
 def pointing_regressors(
     stamp: Stamp, usable: np.ndarray, valid: np.ndarray, aperture: np.ndarray
 ) -> Regressors:
-    """``POS_CORR1/2`` (when finite on the usable cadences) and the background level, else the
-    aperture's flux-weighted centroid; columns with no variation are left out."""
+    """``POS_CORR1/2`` to second order (when finite on the usable cadences) and the background
+    level, else the aperture's flux-weighted centroid; columns with no variation are left out."""
     cols: list[np.ndarray] = []
     external: list[bool] = []
     pos = (
@@ -236,8 +240,10 @@ def pointing_regressors(
         else np.asarray(stamp.pos_corr, dtype=float).reshape(stamp.n_cadences, -1)
     )
     if pos is not None and np.isfinite(pos[usable, :2]).all():
-        cols += [pos[:, 0], pos[:, 1]]
-        external += [True, True]
+        # second order (Luger et al. 2016): a bright star's pixels respond non-linearly to jitter
+        p0, p1 = (pos[:, k] - np.median(pos[usable, k]) for k in (0, 1))
+        cols += [p0, p1, p0 * p0, p1 * p1, p0 * p1]
+        external += [True] * 5
     else:
         flux = np.where(usable[:, None], stamp.flux[:, valid][:, aperture], 0.0).astype(float)
         rows, cs = np.nonzero(valid)
@@ -280,23 +286,19 @@ def window_images(
     steps = np.empty(0) if steps is None else np.asarray(steps, dtype=float)
     # the aperture-summed flux rides along as pixel m
     diff, var, oot, oot_var = (np.empty((k, m + 1)) for _ in range(4))
-    ap_raw, ap_raw_var = np.empty(k), np.empty(k)
     n_steps = np.zeros(k, dtype=int)
     n_base = np.zeros(k, dtype=int)
     for i, w in enumerate(windows):
         t_base = stamp.time[w.baseline] - w.t_mid
         t_in = stamp.time[w.in_transit] - w.t_mid
         inside = steps[(steps > stamp.time[w.indices[0]]) & (steps <= stamp.time[w.indices[-1]])] - w.t_mid
-        design, at_in, keep, n_steps[i] = _design(t_base, t_in, inside, baseline == "linear", min_side)
+        design, at_in, keep, n_steps[i] = _design(t_base, t_in, inside, BASELINE_ORDER[baseline], min_side)
         base_idx = w.baseline[keep]
         n_base[i] = base_idx.size
         f_in = stamp.flux[w.in_transit][:, valid].astype(float)
         f_base = stamp.flux[base_idx][:, valid].astype(float)
         f_in = np.column_stack([f_in, f_in[:, aperture].sum(axis=1)])
         f_base = np.column_stack([f_base, f_base[:, aperture].sum(axis=1)])
-        # the aperture sum without regressors, for the S/N gained
-        raw = _difference(design, at_in, f_base[:, -1:], f_in[:, -1:])
-        ap_raw[i], ap_raw_var[i] = raw[0][0], raw[1][0]
         if (
             regressors is not None
             and regressors.count
@@ -321,8 +323,6 @@ def window_images(
         ap_diff=diff[:, m],
         ap_var=var[:, m],
         ap_oot=oot[:, m],
-        ap_diff_raw=ap_raw,
-        ap_var_raw=ap_raw_var,
         n_in=np.array([w.in_transit.size for w in windows], dtype=int),
         n_base=n_base,
         n_steps=n_steps,
@@ -364,7 +364,7 @@ class DifferenceImage:
     describe the aperture-summed flux: combined difference, its final and
     propagated uncertainty, the OOT level, and the empirical/propagated ratio;
     ``snr_gain`` the factor by which the pointing regressors lowered its noise
-    (``None`` without regressors).
+    (set by the caller; ``None`` without regressors).
     """
 
     shape: tuple[int, int]
@@ -418,21 +418,16 @@ def build_difference_image(
     per = window_images(stamp, valid, aperture, transits, baseline, steps, min_side, regressors)
     diff, var_prop = combine(per.diff, per.var)
     ap_diff, ap_var = combine(per.ap_diff, per.ap_var)
-    _, ap_var_raw = combine(per.ap_diff_raw, per.ap_var_raw)
     m = diff.size
     ratio = np.ones(m)
-    ap_ratio = ap_ratio_raw = 1.0
+    ap_ratio = 1.0
     null_noise = np.empty((0, m))
     if len(nulls) >= min_null:
         null = window_images(stamp, valid, aperture, nulls, baseline, steps, min_side, regressors)
         ratio = np.sqrt(np.mean(null.diff**2 / null.var, axis=0))
         ap_ratio = float(np.sqrt(np.mean(null.ap_diff**2 / null.ap_var)))
-        ap_ratio_raw = float(np.sqrt(np.mean(null.ap_diff_raw**2 / null.ap_var_raw)))
         null_noise = null.diff * np.sqrt(var_prop / null.var)
     ap_sigma = float(np.sqrt(ap_var) * max(ap_ratio, 1.0))
-    gain = None
-    if regressors is not None and regressors.count:
-        gain = float(np.sqrt(ap_var_raw) * max(ap_ratio_raw, 1.0)) / ap_sigma
     sigma_prop = np.sqrt(var_prop)
     rows, cols = np.nonzero(valid)
     return DifferenceImage(
@@ -453,7 +448,6 @@ def build_difference_image(
         ap_sigma_prop=float(np.sqrt(ap_var)),
         ap_oot=float(per.ap_oot.mean()),
         ap_noise_ratio=ap_ratio,
-        snr_gain=gain,
     )
 
 
@@ -468,3 +462,40 @@ def excluded_cadences(stamp: Stamp, ephemeris: Ephemeris, spec: WindowSpec, usab
             (adt >= d / 2.0 + spec.gap * d) & (adt <= d / 2.0 + (spec.gap + spec.width) * d)
         )
     return int(np.sum(inside & ~usable))
+
+
+def aperture_noise(
+    stamp: Stamp,
+    valid: np.ndarray,
+    aperture: np.ndarray,
+    transits: Sequence[TransitWindow],
+    nulls: Sequence[TransitWindow],
+    *,
+    baseline: str,
+    steps: np.ndarray | None,
+    min_side: int,
+    min_null: int,
+    regressors: Regressors | None,
+) -> float:
+    """Empirical 1σ noise (e⁻/s) of the stacked aperture-sum difference for one baseline model:
+    the propagated error times the null-window ratio when there are ``min_null`` null windows.
+
+    Only the aperture sum is modelled, so comparing baseline models costs a fraction
+    of building the images.
+    """
+    sub_valid = aperture_mask_2d(valid, aperture)
+    sub_ap = np.ones(int(sub_valid.sum()), dtype=bool)
+    per = window_images(stamp, sub_valid, sub_ap, transits, baseline, steps, min_side, regressors)
+    _, var = combine(per.ap_diff, per.ap_var)
+    ratio = 1.0
+    if len(nulls) >= min_null:
+        null = window_images(stamp, sub_valid, sub_ap, nulls, baseline, steps, min_side, regressors)
+        ratio = max(1.0, float(np.sqrt(np.mean(null.ap_diff**2 / null.ap_var))))
+    return float(np.sqrt(var)) * ratio
+
+
+def aperture_mask_2d(valid: np.ndarray, aperture: np.ndarray) -> np.ndarray:
+    """The (rows, cols) image mask of ``aperture``, a mask over the valid pixels."""
+    out = np.zeros_like(valid)
+    out[valid] = aperture
+    return out

@@ -8,8 +8,9 @@ Twicken et al. 2018, PASP 130, 064502, §4.2):
   around the brightest pixel near the target's catalogue position: the star's
   measured position and the PSF shape of this sector;
 * the difference image is fitted with the same shape held fixed, free
-  position, amplitude and constant, in a window around the matched-filter
-  peak over the whole stamp (:func:`vet_diffimg.psf.matched_filter_peak`).
+  position and amplitude (no constant: a difference image has no sky
+  level), in a window around the matched-filter peak over the whole stamp
+  (:func:`vet_diffimg.psf.matched_filter_peak`).
 
 Covariances of the difference-image position:
 
@@ -149,7 +150,7 @@ def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tup
     error = np.hypot(di.sigma_prop[pixels], PSF_MODEL_FLOOR * np.abs(di.diff[pixels]))
     fit = fit_position(
         rows[pixels], cols[pixels], di.diff[pixels], error, shape, (amplitude, r0, c0, 0.0),
-        bounds_rc=_bounds(di, 1.0),
+        bounds_rc=_bounds(di, 1.0), background=False,
     )  # fmt: skip
     return SourceFit(fit=fit, pixels=pixels), snr
 
@@ -159,9 +160,12 @@ def fit_transits(source: SourceFit, di: DifferenceImage) -> list[PSFFit]:
     pix = source.pixels
     rows, cols = di.rows[pix].astype(float), di.cols[pix].astype(float)
     sigmas = np.sqrt(di.per_transit.var[:, pix])
-    start = tuple(float(v) for v in source.fit.params[:4])
+    amplitude, row, col, level = (float(v) for v in source.fit.params[:4])
+    start = (amplitude, row, col, level)
     return [
-        fit_position(rows, cols, d[pix], s, source.fit.shape, start, bounds_rc=_bounds(di, 1.0))  # type: ignore[arg-type]
+        fit_position(
+            rows, cols, d[pix], s, source.fit.shape, start, bounds_rc=_bounds(di, 1.0), background=False
+        )
         for d, s in zip(di.per_transit.diff, sigmas, strict=True)
     ]
 

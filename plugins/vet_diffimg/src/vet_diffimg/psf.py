@@ -138,9 +138,12 @@ class PSFFit:
         )
 
 
-def _finish(res: Any, jw: np.ndarray, weight: np.ndarray, n_data: int, shape: PSFShape) -> PSFFit:
-    """Covariance and response of the (A, row, col, B) block from the weighted Jacobian ``jw``."""
-    dof = n_data - jw.shape[1]
+def _finish(
+    res: Any, jw: np.ndarray, weight: np.ndarray, n_data: int, shape: PSFShape, n_free: int | None = None
+) -> PSFFit:
+    """Covariance and response of the (A, row, col, B) block from the weighted Jacobian ``jw``
+    (``n_free`` fitted parameters; default: its columns)."""
+    dof = n_data - (jw.shape[1] if n_free is None else n_free)
     chi2 = float(np.sum(res.fun**2))
     # pseudo-inverse: a shape parameter without leverage (e.g. the halo scale of a halo-free fit)
     # must not make the position block singular
@@ -169,31 +172,43 @@ def fit_position(
     start: tuple[float, float, float, float],
     *,
     bounds_rc: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    background: bool = True,
 ) -> PSFFit:
-    """Fit amplitude, position and constant (A, row, col, B) with the PSF ``shape`` held fixed."""
+    """Fit amplitude, position and constant (A, row, col, B) with the PSF ``shape`` held fixed.
+
+    Without ``background`` B stays 0 (a difference image has no sky level, and a
+    free constant trades against a broad halo, inflating the amplitude's error).
+    """
+    n_par = 4 if background else 3
     (rlo, rhi), (clo, chi) = bounds_rc or ((-np.inf, np.inf), (-np.inf, np.inf))
-    lower = np.array([-np.inf, rlo, clo, -np.inf])
-    upper = np.array([np.inf, rhi, chi, np.inf])
-    x0 = np.clip(np.asarray(start, dtype=float), np.nextafter(lower, np.inf), np.nextafter(upper, -np.inf))
+    lower = np.array([-np.inf, rlo, clo, -np.inf])[:n_par]
+    upper = np.array([np.inf, rhi, chi, np.inf])[:n_par]
+    x0 = np.asarray(start, dtype=float)[:n_par]
+    x0 = np.clip(x0, np.nextafter(lower, np.inf), np.nextafter(upper, -np.inf))
     weight = 1.0 / error
     eps = 1e-4
 
     def residuals(p: np.ndarray) -> np.ndarray:
-        return (p[0] * shape.pixels(rows, cols, p[1], p[2]) + p[3] - data) * weight
+        level = p[3] if background else 0.0
+        return (p[0] * shape.pixels(rows, cols, p[1], p[2]) + level - data) * weight
 
     def jacobian(p: np.ndarray) -> np.ndarray:
         grid = shape.pixels(rows, cols, p[1] + np.array([0.0, eps, -eps, 0.0, 0.0]),
                             p[2] + np.array([0.0, 0.0, 0.0, eps, -eps]))  # fmt: skip
         d_r = p[0] * (grid[1] - grid[2]) / (2 * eps)
         d_c = p[0] * (grid[3] - grid[4]) / (2 * eps)
-        return np.column_stack([grid[0], d_r, d_c, np.ones_like(data)]) * weight[:, None]
+        return np.column_stack([grid[0], d_r, d_c, np.ones_like(data)][:n_par]) * weight[:, None]
 
     from scipy.optimize import least_squares  # imported where used: start-up stays light
 
     res = least_squares(
         residuals, x0, jac=jacobian, bounds=(lower, upper), method="trf", x_scale="jac", max_nfev=400
     )
-    return _finish(res, jacobian(res.x), weight, data.size, shape)
+    jw = jacobian(res.x)
+    if not background:  # report B = 0 with no variance
+        res.x = np.append(res.x, 0.0)
+        jw = np.column_stack([jw, np.zeros(data.size)])
+    return _finish(res, jw, weight, data.size, shape, n_free=n_par)
 
 
 def fit_shape(

@@ -1,0 +1,66 @@
+"""V09 on realistic simulated pixels it did not generate itself (:mod:`vetcore.testing.population`):
+Moffat-core + halo + coma PSFs, red pointing jitter, momentum dumps, field stars, imperfect background.
+
+Each case is fixed by ``(index, seed)``; the test first asserts the truth it relies on, so a change
+of the generator shows up as such rather than as a change of V09.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vet_diffimg.plugin import CHECK
+from vetcore import Status
+from vetcore.testing import population, run_check
+
+SEED = 11
+
+
+def _sector(index: int, label: str):
+    case = population.draw_case(index, SEED)
+    stamp = next(s for s in case.stamps if s.label == label)
+    truth = next(t for t in case.truth.sectors if t.label == label)
+    return case, stamp, truth
+
+
+def _mahalanobis_from_truth(case, result) -> float:
+    loc = result.localization
+    d = np.asarray(loc.offset_arcsec) - np.asarray(case.truth.host_offset_arcsec)
+    return float(np.sqrt(d @ np.linalg.solve(loc.covariance_arcsec2, d)))
+
+
+@pytest.mark.parametrize(("index", "label"), [(23, "S78"), (57, "S34")])
+def test_neighbour_outside_the_aperture_is_found_in_its_own_pixels(index, label):
+    """The eclipse is invisible in the aperture sum (SNR ≈ 1) but plain in the host's pixels."""
+    case, stamp, truth = _sector(index, label)
+    assert not case.truth.on_target and not truth.host_in_aperture
+    assert truth.aperture_snr < 2.0 and truth.pixel_snr > 30.0
+    result = run_check(CHECK, stamp, case.ephemeris)
+    assert result.status is Status.FAIL, result.message
+    assert abs(result.metrics["diffimage_snr"]) < 5.0  # the aperture sees (almost) nothing
+    assert _mahalanobis_from_truth(case, result) < 3.0  # the true host is within the 3σ ellipse
+    assert result.metrics["confusion_radius_arcsec"] == pytest.approx(
+        result.localization.confusion_radius_arcsec(), rel=1e-9
+    )
+
+
+def test_neighbour_two_pixels_away_fails_and_is_located():
+    case, stamp, _ = _sector(4, "S25")
+    assert not case.truth.on_target and case.truth.host_separation_pix > 2.0
+    result = run_check(CHECK, stamp, case.ephemeris)
+    assert result.status is Status.FAIL and "OFF_TARGET" in result.flags, result.message
+    assert _mahalanobis_from_truth(case, result) < 3.0
+    assert result.localization.distance_arcsec == pytest.approx(case.truth.host_separation_arcsec, abs=10.0)
+
+
+@pytest.mark.parametrize(("index", "label"), [(33, "S5"), (45, "S82")])
+def test_on_target_signal_passes_with_a_small_confusion_radius(index, label):
+    case, stamp, truth = _sector(index, label)
+    assert case.truth.on_target and truth.aperture_snr > 20.0
+    result = run_check(CHECK, stamp, case.ephemeris)
+    assert result.status is Status.PASS, result.message
+    assert result.metrics["confusion_radius_arcsec"] <= stamp.pixel_scale_arcsec
+    assert _mahalanobis_from_truth(case, result) < 3.0
+    # the PSF was fitted, not assumed: the generator's PSF is not a circular Gaussian
+    assert result.metrics["oot_fit_reduced_chi2"] > 1.0
