@@ -100,7 +100,7 @@ def aperture_depth(ctx: Any) -> CheckResult:
     status = Status.PASS if depth >= ctx.params.min_depth else Status.FAIL
     return CheckResult(
         status=status,
-        metrics={"depth": depth, "n_in": int(intr.sum()), "nan_metric": np.nan},
+        metrics={"depth": depth, "n_in": int(intr.sum()), "not_measured": None},
         flags=("SHALLOW",) if status == Status.FAIL else (),
         message=f"depth {depth:.4f}",
     )

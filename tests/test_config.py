@@ -78,6 +78,7 @@ def test_effective_config_records_every_parameter_used(tmp_path, toy_pm):
         "plugins": {"disable": ["vet_x"], "toy": {"colour": "blue"}},
         "output": {"formats": ["json"]},
         "data": {"cache_dir": str(tmp_path.resolve() / "cache"), "offline": True, "quality_bitmask": 175},
+        "run": {"check_time_limit_s": 1800.0},
     }
 
 

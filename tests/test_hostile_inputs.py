@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import pickle
+import sys
 import tempfile
 import tracemalloc
 import zipfile
@@ -375,8 +377,8 @@ def test_progress_lines_strip_control_characters():
 
 # ------------------------------------------------------------------ parameter ranges
 
-#: Checks whose numeric parameters must all declare a valid range.
-RANGED_CHECKS = ("X01",)
+#: Checks whose numeric parameters must all declare a valid range (the builtin checks and the example).
+RANGED_CHECKS = ("V08", "V09", "X01")
 
 
 @pytest.mark.parametrize("check_id", RANGED_CHECKS)
@@ -410,3 +412,338 @@ def test_out_of_range_parameter_exits_2_before_any_data_is_read(tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert err == f"vetcore: error: {config}: checks.X01.{key}: {expected}"
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ options checked before any work
+
+
+def _synthetic_npz(tmp_path: Path, name: str = "syn_s1.npz"):
+    case = make_stamp(seed=3, shape=(9, 9), snr=25.0)
+    return save_npz(case.stamp, tmp_path / name), case
+
+
+def _run_argv(path: Path, case, *extra: str) -> list[str]:
+    e = case.ephemeris
+    return [
+        "run",
+        str(path),
+        "--period",
+        str(e.period),
+        "--t0",
+        str(e.t0),
+        "--duration",
+        str(e.duration_hours),
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_t0_exits_2_naming_the_option(tmp_path, capsys, value):
+    from vetcore.cli import main
+
+    path, _ = _synthetic_npz(tmp_path)
+    argv = [
+        "run",
+        str(path),
+        "--period",
+        "2",
+        "--duration",
+        "2",
+        "--out",
+        str(tmp_path / "out"),
+        f"--t0={value}",
+    ]
+    assert main(argv) == 2
+    assert f"argument --t0: '{value}' is not a finite number" in capsys.readouterr().err
+    with pytest.raises(vetcore.errors.ConfigError, match="t0 must be a finite time"):
+        vetcore.vet(path, period=2.0, t0=float(value), duration=2.0)
+
+
+def test_out_is_validated_before_any_data_is_read(tmp_path, capsys):
+    from vetcore.cli import main
+
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("x")
+    never_read = tmp_path / "missing_tp.fits"
+    base = ["run", str(never_read), "--period", "2", "--t0", "1", "--duration", "2"]
+    assert main([*base, "--out", ""]) == 2
+    assert capsys.readouterr().err.strip() == "vetcore: error: --out: empty path; give an output folder"
+    assert main([*base, "--out", str(a_file)]) == 2
+    assert f"--out: {a_file} exists and is not a folder" in capsys.readouterr().err
+    assert main([*base, "--out", str(a_file / "sub")]) == 2
+    assert f"--out: cannot create {a_file / 'sub'}: {a_file} is not a folder" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path / "none.csv"), "--out", ""]) == 2
+    assert "--out: empty path" in capsys.readouterr().err
+
+
+def test_sectors_not_in_the_data_name_the_sectors_that_are(tmp_path, capsys):
+    from vetcore.cli import main
+
+    path, case = _synthetic_npz(tmp_path)
+    assert main([*_run_argv(path, case, "--sectors", "99", "--out", str(tmp_path / "out"))]) == 2
+    assert f"{path}: no data for sectors 99 (have: S1)" in capsys.readouterr().err
+
+
+def test_target_off_the_stamp_from_ra_dec_exits_2_naming_the_option(tmp_path, capsys):
+    from vetcore.cli import main
+
+    path, case = _synthetic_npz(tmp_path)
+    ra, dec = case.stamp.target.ra, case.stamp.target.dec
+    off = ["--ra", f"{ra + 0.5:.6f}", "--dec", f"{dec:.6f}", "--out", str(tmp_path / "out")]
+    assert main(_run_argv(path, case, *off)) == 2
+    err = capsys.readouterr().err
+    assert "(from --ra/--dec) falls at pixel" in err and "outside the 9x9 stamp" in err
+    assert not (tmp_path / "out").exists()
+    near = ["--ra", f"{ra + 0.001:.6f}", "--dec", f"{dec:.6f}", "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(_run_argv(path, case, *near, "--checks", "V08")) == 0  # 2.3″ away: on the stamp
+
+
+def test_target_off_the_stamp_from_the_header_names_the_keywords(tmp_path):
+    with fits.open(io.BytesIO(_spoc_bytes())) as hdul:
+        hdul[0].header["RA_OBJ"] = (hdul[0].header["RA_OBJ"] + 1.0) % 360.0
+        hdul.writeto(tmp_path / "moved_tp.fits")
+    with pytest.raises(DataError, match=r"\(from header keywords RA_OBJ/DEC_OBJ\) falls at pixel"):
+        vetcore.vet(tmp_path / "moved_tp.fits", period=1.0, t0=1326.0, duration=2.0, checks=["V08"])
+
+
+def test_cli_output_strips_control_characters_from_names_and_messages(tmp_path, capsys):
+    from vetcore.cli import main
+
+    path, case = _synthetic_npz(tmp_path)
+    name = "TIC\x1b[2J\x1b]0;pwned\x07 1\r\n"
+    argv = _run_argv(path, case, "--target", name, "--checks", "V08", "--out", str(tmp_path / "out"))
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err):
+        assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert captured.out.startswith("TIC 1: 1 sector(s), 1 check(s)")
+
+
+# ------------------------------------------------------------------ a plugin cannot corrupt others
+
+
+def _ctx(case, check, **params):
+    from vetcore.model import Params, SectorContext
+
+    values = {p.name: p.default for p in check.params} | params
+    return SectorContext(stamp=case.stamp, ephemeris=case.ephemeris, params=Params(values))
+
+
+def _check(run, check_id: str = "H01"):
+    from vetcore import Check
+
+    return Check(id=check_id, title="hostile", run=run)
+
+
+@pytest.fixture(scope="module")
+def case():
+    return make_stamp(seed=4, shape=(9, 9), snr=25.0)
+
+
+def _status(result) -> tuple[str, tuple[str, ...]]:
+    return result.status.value, tuple(result.flags)
+
+
+def test_a_check_that_writes_into_its_stamp_fails_alone(case):
+    from vetcore.runner import execute_check
+
+    flux_before = case.stamp.flux.copy()
+    crval_before = case.stamp.wcs.wcs.crval.copy()
+
+    def vandal(ctx):
+        ctx.stamp.wcs.wcs.crval = [0.0, 0.0]  # a private copy: harmless to the others
+        ctx.stamp.flux[:] = 0.0
+        return vetcore.CheckResult(status="pass")
+
+    result = execute_check(_check(vandal), _ctx(case, _check(vandal)))
+    assert result.status.value == "error" and "read-only" in result.message
+    assert np.array_equal(case.stamp.flux, flux_before) and np.array_equal(
+        case.stamp.wcs.wcs.crval, crval_before
+    )
+    for attack in (
+        lambda ctx: ctx.stamp.aperture_mask.__setitem__((0, 0), True),
+        lambda ctx: ctx.stamp.meta.__setitem__("product", "forged"),
+        lambda ctx: setattr(ctx.stamp, "sector", 7),
+    ):
+        assert execute_check(_check(attack), _ctx(case, _check(attack))).status.value == "error"
+    assert case.stamp.sector == 1 and not case.stamp.aperture_mask[0, 0]
+
+
+def test_target_checks_get_copies_of_the_sector_results(case):
+    from vetcore.model import CheckResult, Params, TargetContext
+    from vetcore.runner import execute_check
+
+    sector = {"S1": {"V08": CheckResult(status="pass", metrics={"x": 1.0}, check="V08")}}
+
+    def meddle(ctx):
+        ctx.results["S1"]["V08"].metrics["x"] = 99.0  # a copy
+        ctx.results["S1"].pop("V08")  # read-only: raises
+
+    ctx = TargetContext(case.stamp.target, case.ephemeris, Params({}), (case.stamp,), sector)
+    check = vetcore.Check(id="H02", title="meddler", run=meddle, scope="target", requires=())
+    assert execute_check(check, ctx).status.value == "error"
+    assert sector["S1"]["V08"].metrics == {"x": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("metrics", "plot_data", "message"),
+    [
+        ({"bad": object()}, {}, "metric 'bad' is a object"),
+        ({"bad": [1, 2]}, {}, "metric 'bad' is a list"),
+        ({"long": "x" * 20_000}, {}, "metric 'long' is 20000 characters long"),
+        ({}, {"image": object()}, "cannot be written to JSON"),
+        ({}, {"big": np.random.default_rng(0).random(2_000_000)}, "MiB as JSON"),
+    ],
+    ids=["object", "list", "long-text", "plot-object", "oversized"],
+)
+def test_unrecordable_results_become_that_checks_error(case, metrics, plot_data, message):
+    from vetcore.runner import execute_check
+
+    check = _check(lambda ctx: vetcore.CheckResult(status="pass", metrics=metrics, plot_data=plot_data))
+    result = execute_check(check, _ctx(case, check))
+    assert _status(result) == ("error", ("INVALID_RESULT",)) and message in result.message
+    from vetcore.serialize import result_to_dict
+
+    json_text = json.dumps(result_to_dict(result), allow_nan=False)  # the report can always be written
+    assert "INVALID_RESULT" in json_text
+
+
+def test_a_pass_on_non_finite_metrics_or_without_transits_is_withdrawn(case):
+    from vetcore.model import Ephemeris
+    from vetcore.runner import execute_check
+
+    nan_pass = _check(lambda ctx: vetcore.CheckResult(status="pass", metrics={"sigma": float("nan"), "n": 3}))
+    result = execute_check(nan_pass, _ctx(case, nan_pass))
+    assert (
+        _status(result) == ("inconclusive", ("NONFINITE_METRICS",)) and "non-finite sigma" in result.message
+    )
+    inf_fail = _check(lambda ctx: vetcore.CheckResult(status="fail", metrics={"sigma": float("inf")}))
+    assert execute_check(inf_fail, _ctx(case, inf_fail)).status.value == "fail"  # only a pass is withdrawn
+
+    honest = _check(lambda ctx: vetcore.CheckResult(status="pass", metrics={"n": 3}, message="looks fine"))
+    assert execute_check(honest, _ctx(case, honest)).status.value == "pass"
+    e = case.ephemeris
+    between = Ephemeris(period=e.period, t0=e.t0 + e.period / 2, duration_hours=e.duration_hours)
+    from vetcore.model import Params, SectorContext
+
+    no_transit = SectorContext(
+        stamp=case.stamp,
+        ephemeris=Ephemeris(period=1000.0, t0=float(case.stamp.time[-1]) + 100.0, duration_hours=2.0),
+        params=Params({}),
+    )
+    result = execute_check(honest, no_transit)
+    assert _status(result) == ("inconclusive", ("NO_TRANSIT_IN_DATA",)) and "looks fine" in result.message
+    assert execute_check(honest, SectorContext(case.stamp, between, Params({}))).status.value == "pass"
+
+
+def test_sys_exit_in_a_check_is_caught(case):
+    from vetcore.runner import execute_check
+
+    check = _check(lambda ctx: sys.exit(3))
+    result = execute_check(check, _ctx(case, check))
+    assert _status(result) == ("error", ("CHECK_EXITED",)) and "sys.exit(3)" in result.message
+
+
+def _hang(ctx):
+    while True:
+        pass
+
+
+def _sleep(ctx):
+    import time
+
+    time.sleep(600)
+
+
+@pytest.mark.parametrize("body", [_hang, _sleep], ids=["busy-loop", "sleep"])
+def test_a_hung_check_is_stopped_by_the_time_limit_and_the_run_goes_on(case, body):
+    from vetcore.runner import run_sector_checks
+
+    hung, fine = _check(body, "H01"), _check(lambda ctx: vetcore.CheckResult(status="pass"), "H02")
+    params = {"H01": vetcore.Params({}), "H02": vetcore.Params({})}
+    results = run_sector_checks(case.stamp, case.ephemeris, [hung, fine], params, time_limit_s=0.5)
+    assert (
+        _status(results["H01"]) == ("error", ("TIME_LIMIT",))
+        and "check_time_limit_s = 0.5" in results["H01"].message
+    )
+    assert 0.5 <= results["H01"].elapsed_s < 5.0
+    assert results["H02"].status.value == "pass"
+
+
+def test_the_time_limit_also_holds_outside_the_main_thread(case):
+    """Dask runs tasks in threads, where SIGALRM is not available."""
+    import threading
+
+    from vetcore.runner import execute_check
+
+    found = []
+    worker = threading.Thread(
+        target=lambda: found.append(execute_check(_check(_hang), _ctx(case, _check(_hang)), 0.5))
+    )
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive() and _status(found[0]) == ("error", ("TIME_LIMIT",))
+
+
+def test_time_limit_is_a_validated_setting(tmp_path):
+    from vetcore.config import Config
+
+    assert Config.from_dict({"run": {"check_time_limit_s": 60}}).check_time_limit_s == 60.0
+    with pytest.raises(
+        vetcore.errors.ConfigError, match=r"run.check_time_limit_s: must be in \(0, inf\), got -1"
+    ):
+        Config.from_dict({"run": {"check_time_limit_s": -1}})
+
+
+def test_report_finished_hooks_get_a_read_only_view(case, tmp_path):
+    from vetcore import hookimpl
+    from vetcore.plugins import PluginManager
+    from vetcore.session import Session
+
+    attempts = []
+
+    class Vandal:
+        @hookimpl
+        def vetcore_report_finished(self, report):
+            for attack in (
+                lambda: report.aggregates.clear(),
+                lambda: report.sectors[0].results.pop("V08"),
+                lambda: setattr(report, "target", None),
+                lambda: report.sectors.append(None),
+                lambda: report.result("V08").metrics.clear(),
+                lambda: report.sectors[0].stamp.flux.__setitem__(0, 0.0),
+            ):
+                try:
+                    attack()
+                    attempts.append("succeeded")
+                except (AttributeError, TypeError, ValueError):
+                    attempts.append("refused")
+            attempts.append(report.to_dict()["target"]["id"])  # reading works
+
+    pm = PluginManager(plugins=[("vandal", Vandal())])
+    report = Session(checks=["V08", "V25"], plugin_manager=pm).run_target([case.stamp], case.ephemeris)
+    assert attempts == ["refused"] * 6 + [case.stamp.target.id]
+    assert list(report.sectors[0].results) == ["V08"] and list(report.aggregates) == ["V25"]
+    assert report.result("V08").metrics  # untouched
+
+
+@pytest.mark.parametrize(
+    ("check_id", "key", "value", "expected"),
+    [
+        ("V08", "sigma_threshold", "nan", "must be a finite number in (0, 100], got nan"),
+        ("V09", "sigma_threshold", "nan", "must be a finite number in (0, 100], got nan"),
+        ("V09", "n_bootstrap", "-5", "must be in [0, 100000], got -5"),
+        ("V09", "n_bootstrap", "1000000000", "must be in [0, 100000], got 1000000000"),
+    ],
+)
+def test_builtin_check_parameters_out_of_range_exit_2_before_any_data_is_read(
+    tmp_path, capsys, check_id, key, value, expected
+):
+    from vetcore.cli import main
+
+    config = tmp_path / "vetcore.toml"
+    config.write_text(f"[checks.{check_id}]\n{key} = {value}\n")
+    never_read = tmp_path / "not_there_tp.fits"
+    argv = ["run", str(never_read), "--period", "2", "--t0", "1", "--duration", "2", "--config", str(config)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == f"vetcore: error: {config}: checks.{check_id}.{key}: {expected}"

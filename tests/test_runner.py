@@ -145,15 +145,15 @@ def test_vet_with_stamps_overrides_and_bjd_epoch(toy_pm, stamp_factory):
         depth=10000,
         checks="T01,T90",
         target="TOI-0001.01",
-        ra=308.5,
-        dec=43.3,
+        ra=308.568,
+        dec=43.361,
         sectors=[1, 3],
         plugin_manager=toy_pm,
     )
     assert [s.label for s in report.sectors] == ["S1", "S3"]
     assert report.ephemeris.time_system == "BJD"
     assert report.result("T01", "S1").metrics["n_in"] == N_IN  # full BJD converted to BTJD per stamp
-    assert (report.target.id, report.target.ra, report.target.dec) == ("TOI-0001.01", 308.5, 43.3)
+    assert (report.target.id, report.target.ra, report.target.dec) == ("TOI-0001.01", 308.568, 43.361)
     assert all(s.stamp.target.id == "TOI-0001.01" for s in report.sectors)
     assert report.target.magnitude == 9.5  # other target fields kept
     assert list(report.checks) == ["T01", "T90"]

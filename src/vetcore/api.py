@@ -178,7 +178,7 @@ def vet(
     stamps = session.load(sources, sectors=sectors, target=Target(**changes) if "id" in changes else None)
     if changes:
         stamps = [s.replace(target=attrs.evolve(s.target, **changes)) for s in stamps]
-    check_stamps(stamps, ephemeris)
+    check_stamps(stamps, ephemeris, "--ra/--dec" if "ra" in changes else None)
     load_s = time.perf_counter() - t_load
     if progress is not None:
         progress("loaded", target=stamps[0].target.id, sectors=[s.label for s in stamps], elapsed_s=load_s)

@@ -22,6 +22,9 @@ optional::
     offline = false                  # never touch the network
     quality_bitmask = "default"      # "default", "hard", "hardest", "none" or an integer
 
+    [run]
+    check_time_limit_s = 1800        # a check running longer on one stamp is stopped (an error)
+
     [checks.V08]               # parameters of one check (see ``vetcore checks --params V08``)
     sigma_threshold = 3.0
 
@@ -44,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from vetcore.errors import ConfigError, did_you_mean
+from vetcore.integrity import TIME_LIMIT_PARAM
 from vetcore.mission import QUALITY_PRESETS
 from vetcore.model import Check, Params, Scope
 
@@ -61,6 +65,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "plugins": ("disable",),
     "output": ("formats",),
     "data": ("cache_dir", "offline", "quality_bitmask"),
+    "run": ("check_time_limit_s",),
     "checks": (),
 }
 _SCALARS = (str, int, float, bool)
@@ -90,6 +95,7 @@ class Config:
     quality_bitmask: str | int = "default"
     checks: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     source: str | None = None
+    check_time_limit_s: float = TIME_LIMIT_PARAM.default
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -165,6 +171,12 @@ class Config:
                 f"got {_describe(bitmask)}",
             )
 
+        limit = section("run").get(TIME_LIMIT_PARAM.name, TIME_LIMIT_PARAM.default)
+        try:
+            limit = TIME_LIMIT_PARAM.coerce(limit)
+        except (TypeError, ValueError) as exc:
+            raise fail(f"run.{TIME_LIMIT_PARAM.name}", str(exc)) from None
+
         return cls(
             include=strings("select", "include"),
             exclude=strings("select", "exclude") or (),
@@ -176,6 +188,7 @@ class Config:
             quality_bitmask=bitmask,
             checks=checks,
             source=source,
+            check_time_limit_s=limit,
         )
 
     def replace(self, **changes: Any) -> Config:
@@ -198,6 +211,12 @@ class Config:
             for pattern in patterns:
                 self._match(pm, pattern, key)
         names = pm.plugin_names()
+        for name in pm.unknown_disabled():
+            key = "plugins.disable" if name in self.disable_plugins else "--disable-plugin"
+            raise self._fail(
+                key,
+                f"no plugin named {name!r}{did_you_mean(name, names)} (known: {', '.join(names) or 'none'})",
+            )
         for name in self.plugin_settings:
             if name not in names:
                 raise self._fail(
@@ -301,6 +320,7 @@ class Config:
                 "offline": self.offline,
                 "quality_bitmask": self.quality_bitmask,
             },
+            "run": {TIME_LIMIT_PARAM.name: self.check_time_limit_s},
         }
 
 

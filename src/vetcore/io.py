@@ -8,9 +8,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from vetcore.errors import VetcoreError
+from vetcore.errors import ConfigError, VetcoreError
 
-__all__ = ["atomic_write", "file_mode", "inside", "safe_name"]
+__all__ = ["atomic_write", "check_output_folder", "file_mode", "inside", "safe_name"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 _UMASK_LOCK = threading.Lock()
@@ -62,3 +62,25 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_output_folder(path: str | os.PathLike[str], option: str = "--out") -> Path:
+    """``path`` if it is, or can be created as, a writable folder; else a :class:`ConfigError`
+    naming ``option``.
+
+    Called before any computation, so that a run never ends on "cannot write".
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise ConfigError(f"{option}: empty path; give an output folder")
+    folder = Path(text).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{option}: {folder} exists and is not a folder")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{option}: cannot create {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option}: cannot write into {existing}: permission denied")
+    return folder

@@ -52,7 +52,7 @@ def expand(source: Any, loaders: Sequence[Loader]) -> list[Any]:
 
 
 def load_sources(sources: Iterable[Any], options: LoadOptions, loaders: Sequence[Loader]) -> list[Stamp]:
-    """Stamps from every source, in order; restricted to ``options.sectors`` when given."""
+    """Stamps from every source, in order (:func:`load_stamps` applies ``options.sectors``)."""
     stamps: list[Stamp] = []
     for source in sources:
         for item in expand(source, loaders):
@@ -65,7 +65,7 @@ def load_sources(sources: Iterable[Any], options: LoadOptions, loaders: Sequence
                 raise
             except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
                 raise DataError(item, f"{loader.name} loader failed ({type(exc).__name__}: {exc})") from None
-            stamps.extend(s for s in loaded if options.sectors is None or s.sector in options.sectors)
+            stamps.extend(loaded)
     return stamps
 
 

@@ -132,6 +132,10 @@ class Ephemeris:
             raise ValueError(f"time_system must be data, BJD, BTJD or BKJD, got {value!r}")
 
     def __attrs_post_init__(self) -> None:
+        if not math.isfinite(self.t0):
+            raise ValueError(f"t0 must be a finite time, got {self.t0!r}")
+        if self.depth_ppm is not None and not (self.depth_ppm >= 0 and math.isfinite(self.depth_ppm)):
+            raise ValueError(f"depth_ppm must be a finite number ≥ 0, got {self.depth_ppm!r}")
         if self.t0 > FULL_BJD_THRESHOLD and self.time_system != "BJD":
             object.__setattr__(self, "time_system", "BJD")
         if self.duration_hours / 24.0 >= self.period:

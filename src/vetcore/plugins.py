@@ -301,6 +301,14 @@ class PluginManager:
         """Names of every plugin considered (loaded, disabled or failed)."""
         return [r.name for r in self._records]
 
+    def unknown_disabled(self) -> list[str]:
+        """Names given to ``disabled`` that match no plugin (builtins also answer to their short
+        name, e.g. ``loaders``); empty when entry points were not searched (autoload off)."""
+        if not self.autoload:
+            return []
+        known = set(self.plugin_names()) | {n.rsplit(".", 1)[-1] for n in BUILTIN_PLUGINS}
+        return sorted(set(self._disabled) - known)
+
     def get_check(self, check_id: str) -> Check:
         """The check registered under ``check_id``; :class:`ConfigError` with a suggestion if none."""
         try:

@@ -24,7 +24,15 @@ from vetcore.requirements import RUNNER_FLAGS
 from vetcore.serialize import jsonable, result_to_dict
 from vetcore.version import __version__
 
-__all__ = ["SCHEMA_VERSION", "Report", "SectorReport", "inputs_hash", "json_schema", "source_identity"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Report",
+    "SectorReport",
+    "content_digest",
+    "inputs_hash",
+    "json_schema",
+    "source_identity",
+]
 
 #: Version of the report.json layout (major.minor; minor bumps only add keys).
 SCHEMA_VERSION = "1.1"
@@ -85,14 +93,53 @@ def source_identity(source: Any) -> str:
     """A stable string standing for one input source (used by :func:`inputs_hash`).
 
     A :class:`Stamp` is identified by its source, mission, sector and data shape;
-    an existing file by its absolute path and size; anything else by ``str()``.
+    an existing file by its absolute path and a digest of its content (so a file
+    replaced by another of the same size and time stamp is noticed); a folder or
+    glob by the files it holds, each the same way; anything else by ``str()``.
     """
     if isinstance(source, Stamp):
         return f"stamp:{source.source}:{source.mission}:{source.sector}:{source.flux.shape}"
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
-        path = Path(source).resolve()
-        return f"file:{path}:{path.stat().st_size}"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        if path.is_file():
+            return f"file:{path.resolve()}:{content_digest(path)}"
+        files = _files_of(str(source))
+        if files:
+            return f"files:{source}:" + ";".join(source_identity(f) for f in files)
     return f"source:{source}"
+
+
+def _files_of(source: str) -> list[Path]:
+    """The regular files inside a folder (recursively) or matching a glob, sorted; else none."""
+    import glob
+
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    if any(ch in source for ch in "*?[") and not path.exists():
+        return sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+    return []
+
+
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def content_digest(path: str | os.PathLike[str]) -> str:
+    """BLAKE2b digest (hex, 32 bytes) of a file's content, read in 1 MiB blocks.
+
+    Within one process a file is read once: the digest is kept under its path,
+    size, inode, modification and change times.
+    """
+    path = Path(path)
+    info = path.stat()
+    key = (str(path.resolve()), info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.blake2b(digest_size=32)
+        with open(path, "rb") as fh:
+            while block := fh.read(1024**2):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def inputs_hash(

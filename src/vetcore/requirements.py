@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import attrs
 
+from vetcore.integrity import RESULT_FLAGS
 from vetcore.model import Check, SectorContext, Stamp, TargetContext
 
 __all__ = ["REQUIREMENTS", "RUNNER_FLAGS", "Requirement", "unmet_requirements"]
@@ -89,8 +90,8 @@ REQUIREMENTS: dict[str, Requirement] = {
     )
 }
 
-#: Flags the runner sets on results of checks it skipped, with their explanation.
-RUNNER_FLAGS: dict[str, str] = {r.flag: r.explanation for r in REQUIREMENTS.values()}
+#: Flags the runner sets on results of checks it skipped, stopped or corrected, with their explanation.
+RUNNER_FLAGS: dict[str, str] = {r.flag: r.explanation for r in REQUIREMENTS.values()} | RESULT_FLAGS
 
 
 def unmet_requirements(check: Check, ctx: Context) -> list[str]:

@@ -19,6 +19,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 
+from vetcore.integrity import CheckTimeout, checked_result, read_only_context, time_limit
 from vetcore.model import (
     Check,
     CheckResult,
@@ -42,13 +43,18 @@ def no_progress(kind: str, **info: object) -> None:
     """The progress callable that reports nothing."""
 
 
-def execute_check(check: Check, ctx: SectorContext | TargetContext) -> CheckResult:
+def execute_check(
+    check: Check, ctx: SectorContext | TargetContext, time_limit_s: float | None = None
+) -> CheckResult:
     """Run one check on one context and return its completed result; never raises.
 
     The result gets the check's id and version, the sector (sector scope), the
-    parameters used and the elapsed time.  An exception becomes
-    ``Status.ERROR`` with ``message`` ``"ExceptionType: text"`` and the formatted
-    traceback in ``error``; a missing requirement becomes ``Status.SKIPPED``.
+    parameters used and the elapsed time.  An exception (``sys.exit`` included)
+    becomes ``Status.ERROR`` with ``message`` ``"ExceptionType: text"`` and the
+    formatted traceback in ``error``; a missing requirement becomes
+    ``Status.SKIPPED``.  The check sees read-only inputs, is stopped after
+    ``time_limit_s`` seconds, and its result is checked before it is recorded
+    (:mod:`vetcore.integrity`).
     """
     sector = ctx.stamp.sector if isinstance(ctx, SectorContext) else None
 
@@ -63,7 +69,18 @@ def execute_check(check: Check, ctx: SectorContext | TargetContext) -> CheckResu
         return book(CheckResult(status=Status.SKIPPED, flags=missing, message=text), 0.0)
     start = time.perf_counter()
     try:
-        result = check.run(ctx)
+        with time_limit(time_limit_s):
+            result = check.run(read_only_context(ctx))
+    except CheckTimeout:
+        message = f"stopped after {time.perf_counter() - start:.0f} s (check_time_limit_s = {time_limit_s:g})"
+        stopped = CheckResult(status=Status.ERROR, flags=("TIME_LIMIT",), message=message, error=message)
+        return book(stopped, time.perf_counter() - start)
+    except SystemExit as exc:
+        message = f"the check called sys.exit({exc.code!r})"
+        exited = CheckResult(
+            status=Status.ERROR, flags=("CHECK_EXITED",), message=message, error=traceback.format_exc()
+        )
+        return book(exited, time.perf_counter() - start)
     except Exception as exc:
         text = " ".join(str(exc).split())
         message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -73,7 +90,7 @@ def execute_check(check: Check, ctx: SectorContext | TargetContext) -> CheckResu
     if not isinstance(result, CheckResult):
         problem = f"check {check.id} returned {type(result).__name__}, expected a CheckResult"
         return book(CheckResult(status=Status.ERROR, message=problem, error=problem), elapsed)
-    return book(result, elapsed)
+    return book(checked_result(check.id, result, ctx), elapsed)
 
 
 def lightcurve_for(
@@ -105,12 +122,13 @@ def run_sector_checks(
     *,
     lightcurve: LightCurve | None = None,
     progress: Progress = no_progress,
+    time_limit_s: float | None = None,
 ) -> dict[str, CheckResult]:
     """Every sector-scope check of ``checks`` on one stamp, in order: ``{check_id: result}``."""
     results: dict[str, CheckResult] = {}
     for check in checks:
         ctx = SectorContext(stamp=stamp, ephemeris=ephemeris, params=params[check.id], lightcurve=lightcurve)
-        results[check.id] = execute_check(check, ctx)
+        results[check.id] = execute_check(check, ctx, time_limit_s)
         _report_done(progress, stamp.target, stamp.label, results[check.id])
     return results
 
@@ -124,6 +142,7 @@ def run_target_checks(
     params: Mapping[str, Params],
     *,
     progress: Progress = no_progress,
+    time_limit_s: float | None = None,
 ) -> dict[str, CheckResult]:
     """Every target-scope check on the per-sector results (keyed by stamp label): ``{check_id: result}``."""
     results: dict[str, CheckResult] = {}
@@ -135,6 +154,6 @@ def run_target_checks(
             stamps=tuple(stamps),
             results=per_sector,
         )
-        results[check.id] = execute_check(check, ctx)
+        results[check.id] = execute_check(check, ctx, time_limit_s)
         _report_done(progress, target, None, results[check.id])
     return results

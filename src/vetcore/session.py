@@ -38,6 +38,8 @@ import attrs
 
 from vetcore.config import Config, as_config
 from vetcore.errors import ConfigError, DataError
+from vetcore.integrity import read_only
+from vetcore.loaders.checks import check_target_on_stamp
 from vetcore.model import Check, CheckResult, Ephemeris, LightCurve, LoadOptions, Params, Scope, Stamp, Target
 from vetcore.plugins import PluginManager
 from vetcore.report import Report, SectorReport, inputs_hash
@@ -200,6 +202,7 @@ class Session:
             self.params,
             lightcurve=lightcurve_for(stamp, lightcurve),
             progress=progress or no_progress,
+            time_limit_s=self.config.check_time_limit_s,
         )
         return SectorReport(stamp=stamp, results=results)
 
@@ -252,6 +255,7 @@ class Session:
             self.target_checks,
             self.params,
             progress=notify,
+            time_limit_s=self.config.check_time_limit_s,
         )
         t_end = time.perf_counter()
         report = Report(
@@ -273,7 +277,7 @@ class Session:
             renderers=dict(self.plugin_manager.renderers),
             warnings=list(warnings),
         )
-        self.plugin_manager.call_event("vetcore_report_finished", report=report)
+        self.plugin_manager.call_event("vetcore_report_finished", report=read_only(report))
         notify("target_done", target=target.id, elapsed_s=t_end - t_start)
         return report
 
@@ -312,8 +316,13 @@ def _remember(token: str, session: Session) -> None:
             del _SESSIONS[next(iter(_SESSIONS))]
 
 
-def check_stamps(stamps: Sequence[Stamp], ephemeris: Ephemeris) -> None:
-    """One target, unique labels, a known position, a plausible t0 and at least one transit in the data."""
+def check_stamps(stamps: Sequence[Stamp], ephemeris: Ephemeris, position_from: str | None = None) -> None:
+    """One target, unique labels, a known position on every stamp, a plausible t0 and at least one
+    transit in the data.
+
+    ``position_from`` says where the target position came from when the caller
+    set it (e.g. ``"--ra/--dec"``), for the message when it falls off a stamp.
+    """
     from vetcore.inputs import check_epoch
 
     first = stamps[0]
@@ -329,6 +338,7 @@ def check_stamps(stamps: Sequence[Stamp], ephemeris: Ephemeris) -> None:
             raise DataError(
                 stamp.source or stamp.label, "no target RA/Dec in the data; pass ra= and dec= (--ra/--dec)"
             )
+        check_target_on_stamp(stamp, position_from)
         if stamp.label in by_label:
             raise DataError(
                 stamp.source or stamp.label,

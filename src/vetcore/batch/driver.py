@@ -1,17 +1,19 @@
 """Plan a batch, skip what is already done, run the rest, and write the summary.
 
-A target is *done* when ``DIR/<folder>/report.json`` exists and records the same
-inputs hash (configuration, ephemeris, sources with their sizes, target
-overrides) as this run would; such targets are skipped, everything else is
-(re)computed.  Each target's files are written atomically by its own task, so
-an interrupted batch (Ctrl-C, a killed worker) loses no finished target.
+A target is *done* when ``DIR/<folder>/report.json`` exists, records the same
+inputs hash (configuration, ephemeris, the sources' content digests, target
+overrides) as this run would, and the target was rendered in every format
+asked for now; such targets are skipped, everything else is (re)computed.  A
+row whose ephemeris or position is impossible fails with its row number and
+the batch goes on.  Each target's files are written atomically by its own
+task, so an interrupted batch (Ctrl-C, a killed worker) loses no finished
+target; the summary files gather this batch's rows with those already in the
+folder (:func:`vetcore.renderers.summary.update_summary`).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import math
 import os
 import sys
 import time
@@ -23,11 +25,12 @@ import attrs
 
 from vetcore.batch.executors import EXECUTORS, TargetJob, default_workers
 from vetcore.batch.table import Candidate, read_table
-from vetcore.batch.tasks import TargetOutcome, ephemeris_of, folder_name, read_row
+from vetcore.batch.tasks import TargetOutcome, ephemeris_of, folder_name, read_row, rendered_formats
 from vetcore.config import Config
 from vetcore.errors import ConfigError
-from vetcore.io import atomic_write, inside
+from vetcore.io import inside
 from vetcore.plugins import PluginManager
+from vetcore.progress import printable
 from vetcore.report import inputs_hash
 from vetcore.session import Session
 
@@ -62,9 +65,9 @@ class BatchProgress:
             self.done += 1
         finished = self.done + self.failed
         rate = finished / max(time.perf_counter() - self.start, 1e-9)
-        detail = f"failed: {outcome.error}" if outcome.error else outcome.status
+        detail = printable(f"failed: {outcome.error}" if outcome.error else outcome.status)
         print(
-            f"[{finished}/{self.total}] {outcome.name}: {detail}  "
+            f"[{finished}/{self.total}] {printable(outcome.name)}: {detail}  "
             f"(done {self.done}, failed {self.failed}, remaining {self.total - finished}; "
             f"{rate:.2f} targets/s)",
             file=self.stream if self.stream is not None else sys.stderr,
@@ -79,12 +82,13 @@ def _hash(candidate: Candidate, effective: dict[str, Any]) -> str:
     return inputs_hash(effective, ephemeris_of(candidate), candidate.sources, extra)
 
 
-def _finished(out_dir: Path, folder: str, expected: str) -> bool:
+def _finished(out_dir: Path, folder: str, expected: str, formats: Sequence[str]) -> bool:
+    """Done before with the same inputs, and rendered in every format asked for now."""
     try:
         recorded = json.loads((out_dir / folder / "report.json").read_text()).get("inputs_hash")
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return False
-    return bool(expected) and recorded == expected
+    return bool(expected) and recorded == expected and set(formats) <= rendered_formats(out_dir, folder)
 
 
 def _check_unique(candidates: Sequence[Candidate]) -> None:
@@ -140,7 +144,7 @@ def run_batch(
         folder = folder_name(cand)
         inside(out, folder)  # refuses names that would escape the output folder
         digest = _hash(cand, effective)
-        if _finished(out, folder, digest):
+        if _finished(out, folder, digest, formats):
             row = read_row(out, folder)
             if row is not None:
                 rows_by_folder[folder] = row
@@ -166,14 +170,8 @@ def run_batch(
 
 
 def write_summary(out: Path, rows: list[dict[str, Any]]) -> list[Path]:
-    """``summary.ecsv`` and ``summary.csv``: one row per target, atomically."""
-    from vetcore.renderers.summary import summary_table
+    """``summary.ecsv`` and ``summary.csv``: this batch's rows added to (or replacing, target by
+    target) those already in the folder, atomically and under the summary lock."""
+    from vetcore.renderers.summary import update_summary
 
-    clean = [{k: (math.nan if v is None else v) for k, v in row.items()} for row in rows]
-    table = summary_table(clean)
-    paths = []
-    for name, fmt in (("summary.ecsv", "ascii.ecsv"), ("summary.csv", "ascii.csv")):
-        buffer = io.StringIO()
-        table.write(buffer, format=fmt)
-        paths.append(atomic_write(out / name, buffer.getvalue()))
-    return paths
+    return update_summary(out, rows)

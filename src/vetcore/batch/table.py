@@ -89,7 +89,13 @@ def _number(value: Any) -> float | None:
 def _read(path: Path) -> Any:
     from astropy.table import Table
 
-    head = path.read_bytes()[:20]
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(20)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the table ({exc.strerror or exc})") from None
     is_ecsv = b"%ECSV" in head or path.name.lower().endswith((".ecsv", ".ecsv.gz"))
     try:
         if is_ecsv:
@@ -146,12 +152,25 @@ def read_table(path: str | os.PathLike[str]) -> list[Candidate]:
                     raise ValueError(f"{key} is empty")
             if not sources:
                 raise ValueError("source is empty")
-            candidates.append(
-                Candidate(row=i, name=name or f"row{i}", sources=sources, **numbers)  # type: ignore[arg-type]
-            )
+            candidate = Candidate(row=i, name=name or f"row{i}", sources=sources, **numbers)  # type: ignore[arg-type]
+            _check_ephemeris(candidate)
+            candidates.append(candidate)
         except (TypeError, ValueError) as exc:
             candidates.append(Candidate(row=i, name=name or f"row{i}", problem=f"{path} row {i}: {exc}"))
     return candidates
+
+
+def _check_ephemeris(candidate: Candidate) -> None:
+    """Raise ``ValueError`` for an impossible ephemeris or position (period ≤ 0 or not finite,
+    duration longer than the period, RA/Dec out of range...)."""
+    from vetcore.model import Ephemeris, Target
+
+    Ephemeris(
+        period=candidate.period, t0=candidate.t0, duration_hours=candidate.duration, depth_ppm=candidate.depth
+    )
+    if (candidate.ra is None) != (candidate.dec is None):
+        raise ValueError("ra and dec must be given together")
+    Target(id=candidate.name, ra=candidate.ra, dec=candidate.dec)
 
 
 def _is_relative_path(source: str, base: Path) -> bool:

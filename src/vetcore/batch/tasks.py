@@ -30,15 +30,18 @@ from vetcore.batch.table import Candidate
 from vetcore.errors import VetcoreError
 from vetcore.inputs import ephemeris_warnings
 from vetcore.io import atomic_write, inside, safe_name
+from vetcore.loaders.checks import check_target_on_stamp
 from vetcore.model import Ephemeris, Target
 from vetcore.report import SectorReport
 from vetcore.session import Session, SessionSpec, check_stamps
 
 __all__ = [
+    "FORMATS_FILE",
     "ROW_FILE",
     "SectorOutcome",
     "TargetOutcome",
     "ephemeris_of",
+    "failed_outcome",
     "folder_name",
     "sector_task",
     "target_task",
@@ -46,6 +49,8 @@ __all__ = [
 
 #: Per-target summary row, written next to ``report.json`` (read back when resuming).
 ROW_FILE = "summary_row.json"
+#: The formats rendered for a target (a resumed batch renders a target again for new ones).
+FORMATS_FILE = "formats.json"
 
 
 @attrs.frozen(eq=False)
@@ -101,6 +106,10 @@ def _target_override(candidate: Candidate) -> Target:
     return Target(id=candidate.name, ra=candidate.ra, dec=candidate.dec)
 
 
+def _position_from(candidate: Candidate) -> str | None:
+    return f"the ra/dec columns of row {candidate.row}" if candidate.ra is not None else None
+
+
 def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if not isinstance(exc, VetcoreError) else str(exc)
 
@@ -111,6 +120,8 @@ def sector_task(candidate: Candidate, source: str, spec: SessionSpec) -> SectorO
     try:
         session = Session.from_spec(spec)
         stamps = session.load(source, target=_target_override(candidate))
+        for stamp in stamps:
+            check_target_on_stamp(stamp, _position_from(candidate))
         eph = ephemeris_of(candidate)
         sectors = tuple(session.run_sector(stamp, eph) for stamp in stamps)
         error = None
@@ -148,7 +159,7 @@ def target_task(
         sectors = [s for o in outcomes for s in o.sectors]
         stamps = [s.stamp for s in sectors]
         eph = ephemeris_of(candidate)
-        check_stamps(stamps, eph)
+        check_stamps(stamps, eph, _position_from(candidate))
         report = session.run_target(
             stamps,
             eph,
@@ -162,18 +173,32 @@ def target_task(
         row["folder"] = folder
         target_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(target_dir / ROW_FILE, json.dumps(_plain(row), allow_nan=True))
+        atomic_write(target_dir / FORMATS_FILE, json.dumps(sorted(set(ordered))))
         session.render(report, target_dir, ordered)
         status = str(row.get("verdict") or "done")
         n_checks = sum(len(s.results) for s in report.sectors)
         return TargetOutcome(candidate.name, folder, status, row, None, n_checks, peak)
     except Exception as exc:  # the batch records the failure and goes on
-        message = _one_line(exc).splitlines()[0]
-        row = {"target": candidate.name, "folder": folder, "errors": message}
-        return TargetOutcome(candidate.name, folder, "failed", row, message, 0, peak)
+        return failed_outcome(candidate, _one_line(exc).splitlines()[0], peak)
+
+
+def failed_outcome(candidate: Candidate, message: str, peak_rss_mb: float = 0.0) -> TargetOutcome:
+    """The outcome of a target that could not be vetted, with its summary row."""
+    folder = folder_name(candidate)
+    row = {"target": candidate.name, "folder": folder, "errors": message}
+    return TargetOutcome(candidate.name, folder, "failed", row, message, 0, peak_rss_mb)
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def rendered_formats(out_dir: str | Path, folder: str) -> set[str]:
+    """The formats a finished target was rendered in (empty when unknown)."""
+    try:
+        return set(json.loads(Path(out_dir, folder, FORMATS_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return set()
 
 
 def read_row(out_dir: str | Path, folder: str) -> dict[str, Any] | None:

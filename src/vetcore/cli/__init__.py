@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from vetcore import __version__
 from vetcore.cli.log import LEVELS, cli_logging, level_for
 from vetcore.errors import VetcoreError
+from vetcore.progress import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.config import Config
@@ -138,7 +139,8 @@ def make_session(
         pm.get_renderer(name)
     if not quiet:
         for record in pm.load_errors:
-            print(f"vetcore: warning: plugin {record.name} not loaded: {record.error}", file=sys.stderr)
+            warning = printable(f"plugin {record.name} not loaded: {record.error}")
+            print(f"vetcore: warning: {warning}", file=sys.stderr)
     session = Session(config, checks=checks, plugin_manager=pm)
     announce_config(config)
     return session
@@ -151,8 +153,10 @@ def announce_config(config: Config) -> None:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """Plain-text table with left-aligned columns."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    """Plain-text table with left-aligned columns (cells made terminal-safe)."""
+    cells = [[printable(h) for h in headers]] + [
+        ["" if c is None else printable(c) for c in row] for row in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -160,7 +164,7 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 def _error(message: str) -> None:
-    print(f"vetcore: error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"vetcore: error: {printable(message)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -50,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from vetcore.cli import BATCH_ROWS_FAILED, announce_config, logger
     from vetcore.config import load_config
     from vetcore.errors import ConfigError
+    from vetcore.io import check_output_folder
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    check_output_folder(args.out)
     config = load_config(args.config)
     if args.offline:
         config = config.replace(offline=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -24,6 +25,8 @@ def _number(kind: str, positive: bool = False) -> Any:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         if positive and not value > 0:
             raise argparse.ArgumentTypeError(f"expected a positive {kind}, got {text!r}")
         return value
@@ -120,9 +123,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _status_rows(report: Any) -> list[list[str]]:
+    from vetcore.progress import printable
+
     rows = []
     for label, result in report.results():
-        message = " ".join(result.message.split())
+        message = printable(result.message)
         rows.append(
             [
                 result.check,
@@ -139,11 +144,13 @@ def run(args: argparse.Namespace) -> int:
     from vetcore.cli import make_session
     from vetcore.config import load_config
     from vetcore.errors import ConfigError, VetcoreError
+    from vetcore.io import check_output_folder
     from vetcore.plotting import pixel_axes
-    from vetcore.progress import StreamProgress
+    from vetcore.progress import StreamProgress, printable
 
     if (args.ra is None) != (args.dec is None):
         raise ConfigError("--ra and --dec must be given together")
+    check_output_folder(args.out)
     config = load_config(args.config)
     if args.format:
         config = config.replace(formats=tuple(args.format))
@@ -174,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
         raise VetcoreError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:
         for plugin, hook, error in session.plugin_manager.event_errors:
-            print(f"vetcore: warning: plugin {plugin} failed in {hook}: {error}", file=sys.stderr)
+            warning = printable(f"plugin {plugin} failed in {hook}: {error}")
+            print(f"vetcore: warning: {warning}", file=sys.stderr)
     print_summary(report, paths)
     return 0
 
@@ -182,12 +190,13 @@ def run(args: argparse.Namespace) -> int:
 def print_summary(report: Any, paths: list[Any]) -> None:
     """The one-screen terminal summary: statuses per check and sector, the verdict, the files."""
     from vetcore.cli import table
+    from vetcore.progress import printable
 
-    print(f"{report.target.id}: {len(report.sectors)} sector(s), {len(report.checks)} check(s)")
+    print(f"{printable(report.target.id)}: {len(report.sectors)} sector(s), {len(report.checks)} check(s)")
     print(table(_status_rows(report), ["check", "sector", "status", "message"]))
     for check_id, result in report.aggregates.items():
         verdict = result.metrics.get("verdict")
         if verdict:
-            print(f"{check_id} verdict: {verdict} ({result.status.value})")
+            print(printable(f"{check_id} verdict: {verdict} ({result.status.value})"))
     for path in paths:
-        print(f"wrote {path}")
+        print(f"wrote {printable(path)}")

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from vetcore.errors import DataError
-from vetcore.loaders.checks import override_target, validated
+from vetcore.loaders.checks import override_target, position_origin, validated
 from vetcore.loaders.files import check_inflation_ratio, check_regular_file
 from vetcore.loaders.tesscut import with_aperture
 from vetcore.mission import MISSIONS, resolve_bitmask
@@ -246,7 +246,10 @@ def _stamp(arrays: dict[str, np.ndarray], header: dict[str, Any], path: Path, op
             bjd_ref=MISSIONS[mission].bjd_offset,
             quality_bitmask=resolve_bitmask(options.quality_bitmask, mission),
             source=name,
-            meta={"product": "npz stamp"},
+            meta={
+                "product": "npz stamp",
+                "position_from": position_origin("the file's ra/dec arrays", options.target),
+            },
         )
     except ValueError as exc:
         raise DataError(name, str(exc).removeprefix(f"{name}: ")) from None

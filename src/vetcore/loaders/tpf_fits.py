@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from vetcore.errors import DataError
-from vetcore.loaders.checks import override_target, validated
+from vetcore.loaders.checks import override_target, position_origin, validated
 from vetcore.loaders.files import check_regular_file, compression_of, inflate_fits
 from vetcore.loaders.tesscut import with_aperture
 from vetcore.mission import MISSIONS, TESS, resolve_bitmask
@@ -201,6 +201,7 @@ def stamp_from_hdulist(hdul: Any, source: str, options: LoadOptions) -> Stamp:
         "crowdsap": table.header.get("CROWDSAP"),
         "flfrcsap": table.header.get("FLFRCSAP"),
         "product": "TESScut FFI cut-out" if is_cutout else f"{mission} target pixel file",
+        "position_from": position_origin("header keywords RA_OBJ/DEC_OBJ", options.target),
         "ccd_origin": _ccd_origin(hdul, table.header),
     }
     stamp = Stamp(

@@ -14,33 +14,47 @@ the ECSV columns carry their units (:data:`UNITS`).
 such text cells with a leading apostrophe; numeric columns, and text cells that
 are plain numbers, are written as they are.  ``summary.ecsv`` keeps the text
 unchanged (it is read by programs, not spreadsheets).
+
+Summary files gather targets: :func:`update_summary` adds or replaces a
+target's rows in an existing summary file under an exclusive lock
+(``.summary.lock``, :func:`fcntl.flock`), so runs and batches writing into one
+folder, even at the same time, never lose each other's rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vetcore.errors import VetcoreError
 from vetcore.io import atomic_write, inside
 
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.report import Report
 
 __all__ = [
+    "SUFFIXES",
     "UNITS",
     "long_rows",
     "long_table",
     "neutralised",
+    "read_summary",
     "render_csv",
     "render_ecsv",
     "summary_row",
     "summary_table",
     "table_text",
+    "update_summary",
 ]
+
+#: File suffix of each astropy table format.
+SUFFIXES = {"ascii.ecsv": "ecsv", "ascii.csv": "csv"}
+LOCK_FILE = ".summary.lock"
 
 #: Units of the numeric summary columns (astropy unit strings; "" = dimensionless).
 UNITS: dict[str, str] = {
@@ -187,21 +201,95 @@ def table_text(table: Any, fmt: str) -> str:
     return buffer.getvalue()
 
 
-def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str, suffix: str) -> list[Path]:
+def _plain_value(value: Any, fmt: str) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and fmt == "ascii.csv" and value[:1] == "'" and value[1:2] in FORMULA_START:
+        value = value[1:]  # undo neutralised()
+    return value
+
+
+def read_summary(path: str | os.PathLike[str], fmt: str) -> list[dict[str, Any]]:
+    """The rows of an existing summary file (text as it was before :func:`neutralised`;
+    empty numeric cells as ``None``)."""
+    import numpy as np
+    from astropy.table import Table
+
+    try:
+        table = Table.read(path, format=fmt)
+    except Exception as exc:  # astropy raises many types for a damaged table
+        raise VetcoreError(
+            f"{path}: cannot read the existing summary to add rows to it ({type(exc).__name__}: {exc}); "
+            "move it away or choose another --out"
+        ) from None
+    columns = {}
+    for name in table.colnames:
+        column = table[name]
+        mask = np.ma.getmaskarray(column)
+        empty = "" if column.dtype.kind in "US" else None
+        columns[name] = [empty if mask[i] else _plain_value(column[i], fmt) for i in range(len(table))]
+    return [{name: values[i] for name, values in columns.items()} for i in range(len(table))]
+
+
+@contextlib.contextmanager
+def _summary_lock(out_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _merged(existing: list[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``existing`` with each target's rows replaced, in place, by its ``rows``; then the new targets."""
+    new: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        new.setdefault(str(row.get("target")), []).append(row)
+    merged: list[dict[str, Any]] = []
+    for row in existing:
+        target = str(row.get("target"))
+        if target not in new:
+            merged.append(row)
+        elif new[target]:
+            merged.extend(new[target])
+            new[target] = []
+    return merged + [r for rows_of in new.values() for r in rows_of]
+
+
+def update_summary(
+    out_dir: str | os.PathLike[str],
+    rows: Sequence[dict[str, Any]],
+    formats: Sequence[str] = tuple(SUFFIXES),
+    name: str = "summary",
+    table: Callable[[Iterable[dict[str, Any]]], Any] = summary_table,
+) -> list[Path]:
+    """Add ``rows`` to ``out_dir/<name>.<suffix>`` in each format, replacing the rows of the same
+    targets; ``table`` builds the astropy table (:func:`summary_table`, :func:`long_table`)."""
+    out = Path(out_dir)
     paths = []
-    for name, table in (
-        ("summary", summary_table([summary_row(report)])),
-        ("summary_long", long_table(long_rows(report))),
-    ):
-        path = inside(out_dir, f"{name}.{suffix}")
-        atomic_write(path, table_text(table, fmt))
-        paths.append(path)
+    with _summary_lock(out):
+        for fmt in formats:
+            path = inside(out, f"{name}.{SUFFIXES[fmt]}")
+            existing = read_summary(path, fmt) if path.exists() else []
+            paths.append(atomic_write(path, table_text(table(_merged(existing, rows)), fmt)))
     return paths
 
 
+def _write(report: Report, out_dir: str | os.PathLike[str], fmt: str) -> list[Path]:
+    return update_summary(out_dir, [summary_row(report)], [fmt]) + update_summary(
+        out_dir, long_rows(report), [fmt], "summary_long", long_table
+    )
+
+
 def render_csv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return _write(report, out_dir, "ascii.csv", "csv")
+    return _write(report, out_dir, "ascii.csv")
 
 
 def render_ecsv(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
-    return _write(report, out_dir, "ascii.ecsv", "ecsv")
+    return _write(report, out_dir, "ascii.ecsv")
