@@ -28,6 +28,9 @@ from vetcore.mission import BJD_OFFSETS, MISSIONS
 if TYPE_CHECKING:  # pragma: no cover
     from astropy.wcs import WCS
 
+    from vetcore.disposition import Disposition
+    from vetcore.neighbours import Neighbours
+
 __all__ = [
     "BJD_REFERENCE",
     "Check",
@@ -83,13 +86,18 @@ class Scope(enum.StrEnum):
 
 @attrs.frozen
 class Target:
-    """The star being vetted.  ``ra``/``dec`` in degrees (ICRS)."""
+    """The star being vetted.  ``ra``/``dec`` in degrees (ICRS).
+
+    ``neighbours`` is the list of catalogued stars around it
+    (:class:`vetcore.neighbours.Neighbours`), or ``None`` when none was given.
+    """
 
     id: str = attrs.field(converter=str)
     ra: float | None = attrs.field(default=None)
     dec: float | None = attrs.field(default=None)
     magnitude: float | None = None
     magnitude_band: str | None = None
+    neighbours: Neighbours | None = attrs.field(default=None, repr=False)
 
     @ra.validator
     def _check_ra(self, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -391,7 +399,10 @@ class CheckResult:
     ``metrics``, ``localization``, ``plot_data``, ``message``); the runner fills
     the bookkeeping (``check``, ``version``, ``sector``, ``params``,
     ``elapsed_s``, ``error``).  ``flags`` are UPPER_SNAKE_CASE codes that the
-    check explains in :attr:`Check.flags`.
+    check explains in :attr:`Check.flags`.  A check that answers "where is the
+    source?" for the whole target sets ``disposition``
+    (:class:`vetcore.disposition.Disposition`); the report's top-level
+    disposition is taken from it (:func:`vetcore.disposition.report_disposition`).
     """
 
     status: Status = attrs.field(converter=Status)
@@ -406,6 +417,7 @@ class CheckResult:
     params: Mapping[str, Any] = attrs.field(factory=dict)
     elapsed_s: float = 0.0
     error: str | None = None
+    disposition: Disposition | None = None
 
     def replace(self, **changes: Any) -> CheckResult:
         return attrs.evolve(self, **changes)
@@ -424,15 +436,19 @@ class CheckResult:
 # --------------------------------------------------------------------------- checks
 
 _PARAM_TYPES: dict[str, type] = {"float": float, "int": int, "bool": bool, "str": str}
+#: List types: every item is checked like a parameter of the item type (bounds, choices).
+_LIST_TYPES = {f"list[{name}]": name for name in ("float", "int", "str")}
 
 
 @attrs.frozen
 class Param:
     """A documented, typed check parameter.
 
-    ``type`` is one of ``float``, ``int``, ``bool``, ``str``; ``choices`` limits
-    a ``str`` parameter; ``minimum``/``maximum`` bound a number (inclusive, or
-    exclusive when ``exclusive_minimum``/``exclusive_maximum``); ``unit`` is shown
+    ``type`` is one of ``float``, ``int``, ``bool``, ``str``, or a list of one of
+    them (``list[float]``, ``list[int]``, ``list[str]``, given as a TOML array and
+    held as a tuple); ``choices`` limits a ``str`` parameter; ``minimum``/``maximum``
+    bound a number (inclusive, or exclusive when ``exclusive_minimum``/
+    ``exclusive_maximum``); for a list they apply to every item.  ``unit`` is shown
     in docs (e.g. ``"arcsec"``).  Numbers must be finite.
     """
 
@@ -449,11 +465,23 @@ class Param:
 
     @type.validator
     def _check_type(self, attribute: attrs.Attribute[Any], value: str) -> None:
-        if value not in _PARAM_TYPES:
-            raise ValueError(f"parameter {self.name}: type must be one of {sorted(_PARAM_TYPES)}")
+        if value not in _PARAM_TYPES and value not in _LIST_TYPES:
+            known = [*_PARAM_TYPES, *_LIST_TYPES]
+            raise ValueError(f"parameter {self.name}: type must be one of {known}")
 
     def coerce(self, value: Any) -> Any:
         """Validate ``value`` for this parameter, raising ``TypeError``/``ValueError``."""
+        if self.type in _LIST_TYPES:
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"expected a list, got {type(value).__name__} {value!r}")
+            item = attrs.evolve(self, type=_LIST_TYPES[self.type])
+            items = []
+            for i, v in enumerate(value):
+                try:
+                    items.append(item.coerce(v))
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"item {i}: {exc}") from None
+            return tuple(items)
         if self.type == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"expected a number, got {type(value).__name__} {value!r}")
