@@ -40,6 +40,7 @@ __all__ = [
     "ROW_FILE",
     "SectorOutcome",
     "TargetOutcome",
+    "candidate_hash",
     "ephemeris_of",
     "failed_outcome",
     "folder_name",
@@ -106,6 +107,16 @@ def _target_override(candidate: Candidate) -> Target:
     return Target(id=candidate.name, ra=candidate.ra, dec=candidate.dec)
 
 
+def candidate_hash(candidate: Candidate, effective: dict[str, Any]) -> str:
+    """The :func:`~vetcore.report.inputs_hash` of a candidate's report (its sources' content included)."""
+    from vetcore.report import inputs_hash
+
+    if candidate.problem:
+        return ""
+    extra = {"target": {"id": candidate.name, "ra": candidate.ra, "dec": candidate.dec}, "batch": True}
+    return inputs_hash(effective, ephemeris_of(candidate), candidate.sources, extra)
+
+
 def _position_from(candidate: Candidate) -> str | None:
     return f"the ra/dec columns of row {candidate.row}" if candidate.ra is not None else None
 
@@ -163,7 +174,7 @@ def target_task(
         report = session.run_target(
             stamps,
             eph,
-            hash_inputs=inputs_hash,
+            hash_inputs=inputs_hash or candidate_hash(candidate, session.effective),
             precomputed={s.label: s for s in sectors},
             warnings=ephemeris_warnings(eph),
         )
