@@ -234,16 +234,17 @@ def test_a_worker_killed_like_the_oom_killer_fails_its_target_and_the_batch_goes
     ]
     done = _vetcore(*args, "--quiet", env=env)
     stdout, stderr = done.communicate(timeout=300)
-    assert done.returncode == 4, stderr  # finished, with one failed row
-    assert "1 of 4 rows failed" in stderr
-    assert "4 targets: 3 done, 1 failed" in stdout
+    assert done.returncode == 4, stderr  # finished, with failed rows
     rows = {r["target"]: r for r in read_summary(out / "summary.csv", "ascii.csv")}
     assert set(rows) == {"ok1", "doomed", "ok2", "ok3"}
     assert expected in rows["doomed"]["errors"]
-    assert all(
-        rows[name]["K01_S1"] == "pass" and rows[name]["errors"] == "" for name in ("ok1", "ok2", "ok3")
-    )
     assert not (out / "doomed" / "report.json").exists()
+    others = [rows[name] for name in ("ok1", "ok2", "ok3")]
+    if executor == "processes":  # the culprit is found: nobody else fails
+        assert "1 of 4 rows failed" in stderr and "4 targets: 3 done, 1 failed" in stdout
+        assert all(r["K01_S1"] == "pass" and r["errors"] == "" for r in others)
+    else:  # Dask may also give up on a task that sat on the dying workers; none is lost silently
+        assert all(r["K01_S1"] == "pass" or expected in r["errors"] for r in others)
 
 
 # ------------------------------------------------------------------ one --out, several writers
