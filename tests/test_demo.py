@@ -23,7 +23,9 @@ def test_demo_toi5807_writes_every_format(tmp_path, capsys):
     out_dir = tmp_path / "demo"
     assert main(["demo", "--out", str(out_dir), "--quiet", "--format", "json,html,png,csv,ecsv"]) == 0
     out = capsys.readouterr().out
-    assert "V08" in out and "V09" in out and "V25 verdict:" in out
+    assert "V08" in out and "V09" in out
+    last = out.strip().splitlines()[-1]  # the disposition comes last; never off target here
+    assert last.startswith("disposition: ") and not last.startswith("disposition: off_target")
     report = json.loads((out_dir / "report.json").read_text())
     jsonschema.validate(report, json_schema())
     assert report["target"]["id"] == "TIC 188646744"
@@ -32,6 +34,7 @@ def test_demo_toi5807_writes_every_format(tmp_path, capsys):
     # the shallow candidate is never called off target
     assert all(r["status"] != "fail" for r in sector["results"].values())
     assert report["aggregates"]["V25"]["status"] != "fail"
+    assert report["disposition"]["verdict"] != "off_target"
     assert (out_dir / "report.html").stat().st_size > 50_000  # figures embedded
     assert (out_dir / "TIC_188646744_S83.png").exists()
 

@@ -15,6 +15,7 @@ from vetcore.report import Report, inputs_hash
 from vetcore.runner import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.neighbours import NeighbourSpec
     from vetcore.plugins import PluginManager
     from vetcore.session import Session
 
@@ -112,6 +113,7 @@ def vet(
     progress: Progress | None = None,
     lightcurve: LightCurve | Mapping[str, LightCurve] | None = None,
     session: Session | None = None,
+    neighbours: NeighbourSpec = None,
 ) -> Report:
     """Vet one transiting-planet candidate and return its :class:`~vetcore.report.Report`.
 
@@ -153,6 +155,12 @@ def vet(
         and check selection already set up) instead of building one; then
         ``checks``, ``config``, ``offline``, ``cache_dir`` and ``plugin_manager``
         must not be given.
+    neighbours
+        Stars around the target for the host attribution (``Target.neighbours``):
+        a CSV/ECSV file with columns ``id``, ``ra``, ``dec`` (deg) and ``mag``, a
+        :class:`~vetcore.neighbours.Neighbours`, or ``"tic"`` for the TESS Input
+        Catalog via astroquery (cached; ``offline`` uses the cache only).  Default:
+        none, and verdicts rest on the confusion radius alone.
     """
     from vetcore.session import Session, check_stamps
 
@@ -179,11 +187,22 @@ def vet(
     if changes:
         stamps = [s.replace(target=attrs.evolve(s.target, **changes)) for s in stamps]
     check_stamps(stamps, ephemeris, "--ra/--dec" if "ra" in changes else None)
+    if neighbours is not None:
+        from vetcore.neighbours import attach_neighbours, neighbours_identity
+
+        stamps = attach_neighbours(
+            stamps, neighbours, cache_dir=session.config.cache_dir, offline=session.config.offline
+        )
     load_s = time.perf_counter() - t_load
     if progress is not None:
         progress("loaded", target=stamps[0].target.id, sectors=[s.label for s in stamps], elapsed_s=load_s)
 
-    extra = {"target": changes, "sectors": None if sectors is None else sorted(int(s) for s in sectors)}
+    extra: dict[str, Any] = {
+        "target": changes,
+        "sectors": None if sectors is None else sorted(int(s) for s in sectors),
+    }
+    if neighbours is not None:
+        extra["neighbours"] = neighbours_identity(neighbours)
     return session.run_target(
         stamps,
         ephemeris,

@@ -22,6 +22,19 @@ Registration hooks receive a ``register`` callable; call it once per object::
     def vetcore_register_checks(register):
         register(Check(id="X42", title="My check", run=run))
 
+Beyond the hooks, two fields of the data model are part of the contract:
+
+* ``Target.neighbours`` (:class:`vetcore.neighbours.Neighbours` or ``None``):
+  the catalogued stars around the target given to the run (``--neighbours``);
+  checks read it from ``ctx.target`` and may weigh them as hosts with
+  :func:`vetcore.hosts.attribute_hosts`;
+* ``CheckResult.disposition`` (:class:`vetcore.disposition.Disposition`): a
+  check that answers "where is the source?" for the whole target declares the
+  target's disposition there.  The report takes it from the target-scope
+  results that declare one, else from the sector results
+  (:func:`vetcore.disposition.report_disposition`); the core never looks for a
+  check by id.
+
 Compatibility: a plugin module may set ``VETCORE_API = 1`` (the major version of
 this contract it was written for, :data:`API_VERSION`).  A plugin that declares
 another major version is reported and skipped, never half-loaded.  Under that
@@ -57,6 +70,9 @@ PLUGIN_API: dict[str, str] = {
     "vetcore.sky": "pixel ↔ sky geometry through the WCS, sky offsets, Mahalanobis distance",
     "vetcore.transits": "in-transit / baseline windows and pointing-step geometry",
     "vetcore.verdicts": "the verdict vocabulary and the single-localization rule",
+    "vetcore.neighbours": "neighbour lists (Target.neighbours): Star, Neighbours, table files, the TIC",
+    "vetcore.hosts": "host attribution among neighbour stars: offset in σ, flux share, depth, probability",
+    "vetcore.disposition": "Disposition, the per-target verdict a check declares in CheckResult.disposition",
     "vetcore.serialize": "JSON-ready values for metrics and plot data",
     "vetcore.plotting": "matplotlib helpers for a check's panels (import inside plot functions)",
 }

@@ -28,6 +28,9 @@ from vetcore.mission import BJD_OFFSETS, MISSIONS
 if TYPE_CHECKING:  # pragma: no cover
     from astropy.wcs import WCS
 
+    from vetcore.disposition import Disposition
+    from vetcore.neighbours import Neighbours
+
 __all__ = [
     "BJD_REFERENCE",
     "Check",
@@ -83,13 +86,18 @@ class Scope(enum.StrEnum):
 
 @attrs.frozen
 class Target:
-    """The star being vetted.  ``ra``/``dec`` in degrees (ICRS)."""
+    """The star being vetted.  ``ra``/``dec`` in degrees (ICRS).
+
+    ``neighbours`` is the list of catalogued stars around it
+    (:class:`vetcore.neighbours.Neighbours`), or ``None`` when none was given.
+    """
 
     id: str = attrs.field(converter=str)
     ra: float | None = attrs.field(default=None)
     dec: float | None = attrs.field(default=None)
     magnitude: float | None = None
     magnitude_band: str | None = None
+    neighbours: Neighbours | None = attrs.field(default=None, repr=False)
 
     @ra.validator
     def _check_ra(self, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -391,7 +399,10 @@ class CheckResult:
     ``metrics``, ``localization``, ``plot_data``, ``message``); the runner fills
     the bookkeeping (``check``, ``version``, ``sector``, ``params``,
     ``elapsed_s``, ``error``).  ``flags`` are UPPER_SNAKE_CASE codes that the
-    check explains in :attr:`Check.flags`.
+    check explains in :attr:`Check.flags`.  A check that answers "where is the
+    source?" for the whole target sets ``disposition``
+    (:class:`vetcore.disposition.Disposition`); the report's top-level
+    disposition is taken from it (:func:`vetcore.disposition.report_disposition`).
     """
 
     status: Status = attrs.field(converter=Status)
@@ -406,6 +417,7 @@ class CheckResult:
     params: Mapping[str, Any] = attrs.field(factory=dict)
     elapsed_s: float = 0.0
     error: str | None = None
+    disposition: Disposition | None = None
 
     def replace(self, **changes: Any) -> CheckResult:
         return attrs.evolve(self, **changes)

@@ -33,6 +33,7 @@ matplotlib is imported inside the functions: importing this module is cheap.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -55,8 +56,10 @@ __all__ = [
     "draw_aperture",
     "draw_compass",
     "draw_error_ellipse",
+    "draw_neighbours",
     "draw_scale_bar",
     "draw_sky_ellipse",
+    "image_frame",
     "label_pixel_axes",
     "mark_pixel",
     "mark_target",
@@ -107,6 +110,9 @@ def label_pixel_axes(ax: Axes, frame: Frame | None) -> None:
 
 
 Frame = Mapping[str, Any]
+
+#: The frame of every pixel image drawn by :func:`show_image`, so overlays can find it later.
+_IMAGE_FRAMES: weakref.WeakKeyDictionary[Any, Frame] = weakref.WeakKeyDictionary()
 
 
 def _halo(width: float = 2.5) -> list[Any]:
@@ -170,6 +176,8 @@ def show_image(
     label_pixel_axes(ax, frame)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
+    if frame is not None:
+        _IMAGE_FRAMES[ax] = frame
     if frame is not None and overlays:
         if frame.get("aperture") is not None:
             draw_aperture(ax, frame["aperture"])
@@ -231,6 +239,52 @@ def mark_target(ax: Axes, frame: Frame, *, label: str | None = "target", size: f
         [col], [row], marker="*", ms=size, mfc="white", mec="black", mew=1.0, ls="none", label=label, zorder=5
     )
     return marker
+
+
+def image_frame(ax: Axes) -> Frame | None:
+    """The frame of the pixel image :func:`show_image` drew on ``ax`` (``None`` if none)."""
+    return _IMAGE_FRAMES.get(ax)
+
+
+def offset_to_frame_pixel(frame: Frame, east: float, north: float) -> tuple[float, float]:
+    """(row, col) of a sky offset (east, north) arcsec from the target, through the frame's
+    north/east unit vectors and pixel scale (local, linear)."""
+    scale = float(frame["pixel_scale_arcsec"])
+    row0, col0 = frame["target_pixel"]
+    e, n = np.asarray(frame["east"], float), np.asarray(frame["north"], float)
+    row, col = np.array([row0, col0]) + (east / scale) * e + (north / scale) * n
+    return float(row), float(col)
+
+
+def draw_neighbours(
+    ax: Axes, frame: Frame, hosts: Sequence[Mapping[str, Any]], *, likely_host: str | None = None
+) -> list[Any]:
+    """Listed neighbour stars on a pixel image: an open star (could host the signal) or a cross
+    (too faint to), labelled with the id and the host probability; the likely host in red.
+
+    ``hosts`` are rows with ``id``, ``east``, ``north`` (arcsec from the target),
+    ``feasible``, ``probability`` and ``is_target`` (the target is already marked).
+    """
+    ny, nx = frame["shape"]
+    artists = []
+    for host in hosts:
+        if host.get("is_target"):
+            continue
+        row, col = offset_to_frame_pixel(frame, float(host["east"]), float(host["north"]))
+        if not (-0.5 <= row <= ny - 0.5 and -0.5 <= col <= nx - 0.5):
+            continue
+        likely = host["id"] == likely_host
+        color = "tab:red" if likely else "white"
+        (marker,) = ax.plot(
+            [col], [row], marker="*" if host.get("feasible", True) else "x", ms=11 if likely else 8,
+            mfc="none", mec=color, color=color, mew=1.3, ls="none", zorder=6, path_effects=_halo(2.0),
+        )  # fmt: skip
+        text = ax.annotate(
+            f"{host['id']} {float(host.get('probability') or 0.0):.0%}", (col, row), xytext=(4, 4),
+            textcoords="offset points", fontsize=7, color=color, path_effects=_halo(2.0), clip_on=True,
+        )  # fmt: skip
+        artists += [marker, text]
+    return artists
 
 
 def mark_pixel(

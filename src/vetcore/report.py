@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -23,6 +23,9 @@ from vetcore.model import Check, CheckResult, Ephemeris, Renderer, Stamp, Target
 from vetcore.requirements import RUNNER_FLAGS
 from vetcore.serialize import jsonable, result_to_dict
 from vetcore.version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.disposition import Disposition
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -297,6 +300,18 @@ class Report:
             raise KeyError(f"no result of {check_id} in this report")
         raise KeyError(f"{check_id} ran on {', '.join(found)}; pass sector_label")
 
+    @property
+    def disposition(self) -> Disposition:
+        """The target's one disposition, from the results (:func:`vetcore.disposition.report_disposition`)."""
+        from vetcore.disposition import report_disposition
+
+        listed = self.target.neighbours
+        return report_disposition(
+            self.aggregates,
+            [(s.label, s.results) for s in self.sectors],
+            None if listed is None else listed.describe(),
+        )
+
     def results(self) -> list[tuple[str | None, CheckResult]]:
         """Every result as ``(sector_label or None for target-level, result)``."""
         rows: list[tuple[str | None, CheckResult]] = [
@@ -336,6 +351,7 @@ class Report:
             "created": self.created,
             "target": target_to_dict(self.target),
             "ephemeris": ephemeris_to_dict(self.ephemeris),
+            "disposition": self.disposition.to_dict(),
             "config": jsonable(self.config),
             "plugins": [
                 {

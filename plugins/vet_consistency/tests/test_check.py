@@ -5,17 +5,21 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
 from vet_consistency.combine import combine
 from vet_consistency.plugin import CHECK
 from vetcore import CheckResult, Ephemeris, Localization, Status, Target, TargetContext
+from vetcore.neighbours import Neighbours, Star
 from vetcore.sky import offset_to_sky, sky_offset
-from vetcore.testing import build_params
+from vetcore.testing import build_params, make_stamp
 
 TARGET = Target("TIC 1", ra=308.5672083, dec=43.3606889, magnitude=9.0)
 EPHEMERIS = Ephemeris(period=14.2423724, t0=3540.26317, duration_hours=4.046, depth_ppm=1000.0)
+#: A TESS-like stamp (21″ pixels, target at its centre) giving the pixel scale and the aperture.
+STAMP = make_stamp(span_days=2.0, period=1.5, seed=1, ra=TARGET.ra, dec=TARGET.dec, noise=False).stamp
 
 
 def make_loc(
@@ -57,10 +61,13 @@ def run_v25() -> Callable[..., CheckResult]:
     """Run V25 on ``{stamp_label: {check_id: CheckResult}}`` with parameter overrides."""
 
     def run(
-        results: Mapping[str, Mapping[str, CheckResult]], stamps: tuple[Any, ...] = (), **params: Any
+        results: Mapping[str, Mapping[str, CheckResult]],
+        stamps: tuple[Any, ...] = (STAMP,),
+        target: Target = TARGET,
+        **params: Any,
     ) -> CheckResult:
         ctx = TargetContext(
-            target=TARGET,
+            target=target,
             ephemeris=EPHEMERIS,
             params=build_params(CHECK, params),
             stamps=stamps,
@@ -184,13 +191,35 @@ def test_single_sector_epochs_disagree(run_v25):
     assert res.metrics["verdict"] == "inconsistent" and res.metrics["consistency_basis"] == "epochs"
 
 
-def test_single_transit_is_inconclusive(run_v25):
+def test_single_transit_gives_a_usable_answer(run_v25):
+    """One sector, one transit, a precise localization on the target: on target, consistency untested."""
     res = run_v25({"S5": {"V09": result(make_loc(0.5, 0.5, 2.0), 5)}})
     m = res.metrics
-    assert m["verdict"] == "inconclusive" and res.status is Status.INCONCLUSIVE
-    assert "TOO_FEW_LOCALIZATIONS" in res.flags and m["consistency_basis"] == "none"
+    assert m["verdict"] == "on_target" and res.status is Status.PASS
+    assert "SINGLE_LOCALIZATION" in res.flags and m["consistency_basis"] == "none"
     assert m["n_localizations"] == 1 and m["chi2"] is None and m["dof"] == 0
-    assert res.localization is not None  # the one position is still reported
+    assert "one sector (S5): cross-sector consistency untested" in res.message
+    assert m["confusion_radius_arcsec"] == pytest.approx(6.0)
+    assert m["max_confusion_radius_arcsec"] == pytest.approx(21.0, rel=1e-6)
+    assert res.disposition.verdict == "on_target" and res.disposition.likely_host == "target"
+    assert "NO_NEIGHBOUR_LIST" in res.flags and "no neighbour list" in res.disposition.reason
+
+
+def test_poor_localization_is_never_on_target(run_v25):
+    """Consistent with the target but a 3σ confusion radius of 30″ > 1 TESS pixel: inconclusive."""
+    res = run_v25({"S5": {"V09": result(make_loc(2.0, -1.0, 10.0), 5)}})
+    assert res.metrics["verdict"] == "inconclusive" and res.status is Status.INCONCLUSIVE
+    assert "POOR_LOCALIZATION" in res.flags
+    assert res.message.startswith("source within 30″ of the target (limit 21.0″)")
+    assert "cannot exclude stars within that radius (no neighbour list)" in res.message
+    # a looser limit (2 pixels) accepts it
+    loose = run_v25({"S5": {"V09": result(make_loc(2.0, -1.0, 10.0), 5)}}, max_confusion_radius_pixels=2.0)
+    assert loose.metrics["verdict"] == "on_target"
+
+
+def test_no_pixel_scale_is_not_on_target(run_v25):
+    res = run_v25({"S5": {"V09": result(make_loc(0.5, 0.5, 2.0), 5)}}, stamps=())
+    assert res.metrics["verdict"] == "inconclusive" and "PIXEL_SCALE_UNKNOWN" in res.flags
 
 
 def test_unusable_localizations_are_counted(run_v25):
@@ -266,8 +295,10 @@ def test_methods_are_not_combined_and_most_precise_leads(run_v25):
 def test_methods_disagree_and_explicit_primary(run_v25):
     data = two_methods([(40.0, 0.0)] * 3, [(0.0, 0.0)] * 3, v08_sigma=2.0, v09_sigma=1.0)
     res = run_v25(data)
-    assert res.metrics["primary_method"] == "V09" and res.metrics["verdict"] == "on_target"
+    # V09 alone says on target, V08 alone off target: not a usable on-target answer
+    assert res.metrics["primary_method"] == "V09" and res.metrics["verdict"] == "inconclusive"
     assert {"METHODS_DISAGREE", "METHOD_VERDICTS_DIFFER"} <= set(res.flags)
+    assert "V08 on its own places it off target" in res.message
     forced = run_v25(data, primary_method="V08")
     assert forced.metrics["primary_method"] == "V08" and forced.metrics["verdict"] == "off_target"
     missing = run_v25(data, primary_method="V42")
@@ -280,10 +311,11 @@ def test_methods_parameter_restricts(run_v25):
     assert res.metrics["n_methods"] == 1 and res.metrics["verdict"] == "off_target"
 
 
-def test_poor_precision_flag(run_v25):
+def test_poor_precision_across_sectors_is_inconclusive(run_v25):
     res = run_v25(sectors((5.0, 0.0), (-5.0, 0.0), (0.0, 5.0), sigma=25.0))
-    assert res.metrics["verdict"] == "on_target" and "POOR_PRECISION" in res.flags
+    assert res.metrics["verdict"] == "inconclusive" and "POOR_LOCALIZATION" in res.flags
     assert res.metrics["sigma_arcsec"] == pytest.approx(25.0 / math.sqrt(3))
+    assert res.metrics["confusion_radius_arcsec"] == pytest.approx(3 * 25.0 / math.sqrt(3))
 
 
 def test_results_are_json_ready(run_v25):
@@ -296,23 +328,55 @@ def test_results_are_json_ready(run_v25):
     json.dumps(dict(single.plot_data), allow_nan=False)
 
 
-def test_catalogue_names_the_host(run_v25, tmp_path):
-    rows = []
-    for sid, e, n, mag in (("T", 0.0, 0.2, 9.0), ("A", 30.0, 0.0, 11.0), ("B", -40.0, 20.0, 12.0)):
+def listed(*rows: tuple[str, float, float, float]) -> Neighbours:
+    """A neighbour list from (id, east″, north″, mag) rows around TARGET."""
+    stars = []
+    for sid, e, n, mag in rows:
         ra, dec = offset_to_sky(e, n, TARGET.ra, TARGET.dec)
-        rows.append(f"{sid},{float(ra):.9f},{float(dec):.9f},{mag}")
-    path = tmp_path / "near.csv"
-    path.write_text("id,ra,dec,mag\n" + "\n".join(rows) + "\n")
-    res = run_v25(sectors((29.0, 0.5), (31.0, -0.5), (30.5, 0.3)), catalog=str(path))
+        stars.append(Star(sid, float(ra), float(dec), mag))
+    return Neighbours(stars, source="test list")
+
+
+def test_neighbour_list_names_the_host(run_v25):
+    near = listed(("T", 0.0, 0.2, 9.0), ("A", 30.0, 0.0, 11.0), ("B", -40.0, 20.0, 12.0))
+    with_list = attrs.evolve(TARGET, neighbours=near)
+    res = run_v25(sectors((29.0, 0.5), (31.0, -0.5), (30.5, 0.3)), target=with_list)
     m = res.metrics
-    assert m["verdict"] == "off_target"
-    assert m["likely_host"] == "A" and not m["likely_host_is_target"]
-    assert m["likely_host_sigma"] < 1.0 and m["n_hosts_within_threshold"] == 1
-    assert m["n_catalog_sources"] == 3 and "LIKELY_HOST_NOT_TARGET" in res.flags
-    assert [s["id"] for s in res.plot_data["sources"]] == ["A", "T", "B"]
-    # an imprecise on-target localization cannot tell T and A apart
-    vague = run_v25(sectors((5.0, 0.0), (-3.0, 2.0), (8.0, -1.0), sigma=20.0), catalog=str(path))
-    assert vague.metrics["likely_host"] == "T" and "HOST_AMBIGUOUS" in vague.flags
+    assert m["verdict"] == "off_target" and m["likely_host"] == "A"
+    assert m["most_probable_host_probability"] > 0.99 and m["most_probable_host_sigma"] < 1.0
+    assert "LIKELY_HOST_NOT_TARGET" in res.flags and "most likely host A" in res.message
+    hosts = res.disposition.hosts
+    assert [h.id for h in hosts][:2] == ["A", "target"] and hosts[1].name == "T"
+    assert sum(h.probability for h in hosts) == pytest.approx(1.0)
+    assert res.disposition.neighbours == "test list (3 stars)"
+    # an imprecise on-target localization cannot tell T and A apart: inconclusive, naming A
+    vague = run_v25(sectors((5.0, 0.0), (-3.0, 2.0), (8.0, -1.0), sigma=20.0), target=with_list)
+    assert vague.metrics["verdict"] == "inconclusive"
+    # a precise on-target localization with A 30″ away: on target, A excluded
+    sharp = run_v25(sectors((0.5, 0.0), (-0.3, 0.2), (0.1, -0.1)), target=with_list)
+    assert sharp.metrics["verdict"] == "on_target" and sharp.disposition.likely_host == "target"
+    assert "no listed star that could produce the depth lies within" in sharp.message
+
+
+def test_bright_neighbour_in_confusion_radius_is_inconclusive(run_v25):
+    """Source consistent with the target, radius 15″ ≤ 21″, but a bright star 8″ away could host it."""
+    near = attrs.evolve(TARGET, neighbours=listed(("T", 0.0, 0.0, 9.0), ("C", 8.0, 0.0, 10.0)))
+    res = run_v25({"S5": {"V09": result(make_loc(1.0, 0.0, 5.0), 5)}}, target=near)
+    assert res.metrics["verdict"] == "inconclusive" and "NEIGHBOUR_IN_CONFUSION_RADIUS" in res.flags
+    assert res.message.startswith("source within 15″ of the target: cannot distinguish it from 1 star")
+    # the same star too faint to produce a 1000 ppm dip (needs > 100 %): on target
+    faint = attrs.evolve(TARGET, neighbours=listed(("T", 0.0, 0.0, 9.0), ("C", 8.0, 0.0, 17.0)))
+    ok = run_v25({"S5": {"V09": result(make_loc(1.0, 0.0, 5.0), 5)}}, target=faint)
+    assert ok.metrics["verdict"] == "on_target", ok.message
+    (c,) = [h for h in ok.disposition.hosts if h.id == "C"]
+    assert not c.feasible and c.required_depth > 1.0 and c.probability == 0.0
+
+
+def test_host_not_listed(run_v25):
+    near = attrs.evolve(TARGET, neighbours=listed(("T", 0.0, 0.0, 9.0), ("A", -60.0, 0.0, 11.0)))
+    res = run_v25(sectors((29.0, 0.5), (31.0, -0.5), (30.5, 0.3)), target=near)
+    assert res.metrics["verdict"] == "off_target" and res.disposition.likely_host is None
+    assert "HOST_NOT_LISTED" in res.flags
 
 
 def test_plot_draws_every_localization(run_v25):
@@ -343,8 +407,10 @@ def test_plot_draws_every_localization(run_v25):
         ellipses = [p for p in ax.patches if type(p) is Ellipse]  # Circle subclasses Ellipse
         circles = [p for p in ax.patches if isinstance(p, Circle)]
         # 2 sector ellipses + 2×2 epoch ellipses + the combined 1σ and 3σ
-        assert len(ellipses) == 8 and len(circles) == 1
+        assert len(ellipses) == 8 and len(circles) == 2
+        # one detector pixel around the target, the 3σ confusion radius around the source
         assert circles[0].radius == pytest.approx(21.0, rel=1e-6)
+        assert circles[1].radius == pytest.approx(6.0) and circles[1].center == pytest.approx((0.1, 0.3))
         x0, x1 = ax.get_xlim()
         assert x0 > x1  # east to the left
         combined = ellipses[-2]
@@ -357,7 +423,7 @@ def test_registered_through_the_entry_point():
     from vetcore.plugins import PluginManager
 
     check = PluginManager().get_check("V25")
-    assert check.scope.value == "target" and check.requires == ("localizations",)
+    assert check.scope.value == "target" and check.requires == ()
     assert check.plugin == "vet_consistency" and check.plot is not None
-    assert set(check.flags) >= {"OFF_TARGET", "SECTORS_INCONSISTENT", "EPOCH_BASIS", "TOO_FEW_LOCALIZATIONS"}
+    assert set(check.flags) >= {"OFF_TARGET", "SECTORS_INCONSISTENT", "EPOCH_BASIS", "SINGLE_LOCALIZATION"}
     assert all(p.doc for p in check.params)

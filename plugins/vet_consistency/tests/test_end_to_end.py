@@ -98,11 +98,31 @@ def test_single_sector_uses_transits():
     assert res.metrics["verdict"] == "on_target", res.message
 
 
-def test_single_transit_is_inconclusive():
+def test_single_transit_follows_its_one_localization():
+    """One transit: V25 cannot test consistency; its verdict is that of the one localization, said so."""
     case = make_stamp(stars=STARS, transit_star=0, snr=40.0, period=40.0, t0=2010.0, span_days=27.0, seed=505)
-    res = v25([case], sector_results([case]))
-    assert res.metrics["verdict"] == "inconclusive" and res.status is Status.INCONCLUSIVE
-    assert "TOO_FEW_LOCALIZATIONS" in res.flags
+    results = sector_results([case])
+    res = v25([case], results)
+    assert res.metrics["consistency_basis"] == "none" and "SINGLE_LOCALIZATION" in res.flags
+    assert "one sector (S1): cross-sector consistency untested" in res.message
+    primary = results["S1"][res.metrics["primary_method"]]
+    assert res.status is primary.status  # no certainty added, none taken away
+
+
+def test_nothing_localizable_runs_and_is_inconclusive():
+    """A transit too shallow to localize: V25 runs (not skipped) and says there was nothing to combine."""
+    import vetcore
+
+    case = make_stamp(stars=STARS, transit_star=0, depth=1e-6, period=3.1, span_days=27.0, seed=606)
+    eph = case.ephemeris
+    report = vetcore.vet(
+        case.stamp, period=eph.period, t0=eph.t0, duration=eph.duration_hours, checks=["V09", "V25"]
+    )
+    assert report.result("V09").localization is None
+    res = report.result("V25")
+    assert res.status is Status.INCONCLUSIVE and "NO_LOCALIZATIONS" in res.flags
+    assert report.disposition.verdict == "inconclusive" and report.disposition.checks == ("V25",)
+    assert "nothing localizable" in report.disposition.reason
 
 
 def test_full_run_report_holds_the_aggregate(on_target_sectors):
@@ -129,6 +149,26 @@ def test_full_run_report_holds_the_aggregate(on_target_sectors):
 
 @pytest.mark.realdata
 @pytest.mark.slow
+def test_toi813_sector5_is_on_target_one_sector():
+    """TOI-813 (confirmed planet, one 13-h transit in S5): a usable on-target answer from one sector."""
+    import vetcore
+
+    path = shared_data("tpf/tess2018319095959-s0005-0000000055525572-0125-s_tp.fits.gz")
+    report = vetcore.vet(
+        path, period=83.899464, t0=1454.659802, duration=13.280961, checks=["V08", "V09", "V25"]
+    )
+    d = report.disposition
+    assert d.verdict == "on_target", d.reason
+    assert d.checks == ("V25",) and d.likely_host == "target"
+    assert "one sector (S5): cross-sector consistency untested" in d.reason
+    # the confusion radius is resolved: within one TESS pixel (≈ 20.5″ here, from the WCS)
+    res = report.result("V25")
+    assert d.confusion_radius_arcsec <= res.metrics["max_confusion_radius_arcsec"] < 22.0
+    assert res.metrics["consistency_basis"] == "none" and "SINGLE_LOCALIZATION" in res.flags
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
 def test_toi5807_sector83_is_not_off_target():
     import vetcore
 
@@ -144,6 +184,7 @@ def test_toi5807_sector83_is_not_off_target():
     )
     res = report.result("V25")
     assert res.metrics["verdict"] != "off_target", res.message
+    assert report.disposition.verdict != "off_target"
     assert res.metrics["consistency_basis"] in ("epochs", "none")
 
 
@@ -160,3 +201,9 @@ def test_koi608_is_off_target():
     assert res.metrics["verdict"] == "off_target", res.message
     assert res.metrics["consistency_basis"] == "epochs" and res.metrics["n_localizations"] == 3
     assert math.isfinite(res.metrics["offset_sigma"])
+    d = report.disposition
+    assert d.verdict == "off_target" and d.checks == ("V25",)
+    # the source lies at least 3″ (¾ of a Kepler pixel) from the target, outside its confusion radius
+    assert res.metrics["distance_arcsec"] >= 3.0
+    assert d.confusion_radius_arcsec < 0.5 * res.metrics["distance_arcsec"]
+    assert d.likely_host is None and "no neighbour list" in d.reason

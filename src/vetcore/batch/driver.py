@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -32,6 +32,9 @@ from vetcore.io import inside
 from vetcore.plugins import PluginManager
 from vetcore.progress import printable
 from vetcore.session import Session
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vetcore.neighbours import NeighbourSpec
 
 __all__ = ["BatchProgress", "BatchResult", "run_batch"]
 
@@ -107,12 +110,16 @@ def run_batch(
     formats: Sequence[str] = ("json",),
     progress: Callable[[TargetOutcome], None] | None = None,
     disabled: Sequence[str] = (),
+    neighbours: NeighbourSpec = None,
 ) -> BatchResult:
     """Vet every candidate of ``table`` into ``out_dir``; see the module docstring.
 
     The configuration (checks, parameters, formats) is validated here, before any
     data is read; workers run in the same :class:`~vetcore.session.Session`.
     ``disabled`` names further plugins not to load (``--disable-plugin``).
+    ``neighbours`` is one neighbour list for every candidate without its own
+    ``neighbours`` column value (a file, read here once, or ``"tic"``; see
+    :mod:`vetcore.neighbours`): each target keeps the stars around it.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor: unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
@@ -121,6 +128,14 @@ def run_batch(
     cfg = config or Config()
     candidates = read_table(table) if isinstance(table, (str, os.PathLike)) else list(table)
     _check_unique(candidates)
+    if neighbours is not None:
+        from vetcore.neighbours import load_neighbours
+
+        if not isinstance(neighbours, str) or neighbours.strip().lower() != "tic":
+            neighbours = load_neighbours(neighbours, ra=None, dec=None)  # one read, validated up front
+        candidates = [
+            c if c.neighbours is not None else attrs.evolve(c, neighbours=neighbours) for c in candidates
+        ]
     pm = PluginManager(disabled=(*cfg.disable_plugins, *disabled))
     for name in formats:
         pm.get_renderer(name)

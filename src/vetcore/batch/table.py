@@ -14,6 +14,9 @@ t0          mid-transit epoch: BTJD/BKJD, or a full BJD (> 2 400 000)
 duration    total transit duration (hours)
 depth       optional: depth (ppm)
 ra, dec     optional: target position (deg), overriding the data's
+neighbours  optional: a CSV/ECSV neighbour list (id, ra, dec, mag) or ``tic``
+            for this target (see :mod:`vetcore.neighbours`), overriding
+            ``vetcore batch --neighbours``; relative to the table's folder
 ==========  =====================================================================
 
 TOI catalogue layout (the ExoFOP/TESS "TOI list" CSV, read as published): the
@@ -71,6 +74,7 @@ class Candidate:
     ra: float | None = None
     dec: float | None = None
     problem: str | None = None
+    neighbours: Any = None  # a vetcore.neighbours.NeighbourSpec
 
 
 def _text(value: Any) -> str:
@@ -152,9 +156,14 @@ def read_table(path: str | os.PathLike[str]) -> list[Candidate]:
                     raise ValueError(f"{key} is empty")
             if not sources:
                 raise ValueError("source is empty")
+            listed = str(values.get("neighbours") or "").strip()
+            if listed in ("--", "nan"):
+                listed = ""
+            if listed and listed.lower() != "tic" and not os.path.isabs(listed):
+                listed = str(base / listed)
             candidate = Candidate(row=i, name=name or f"row{i}", sources=sources, **numbers)  # type: ignore[arg-type]
             _check_ephemeris(candidate)
-            candidates.append(candidate)
+            candidates.append(attrs.evolve(candidate, neighbours=listed or None))
         except (TypeError, ValueError) as exc:
             candidates.append(Candidate(row=i, name=name or f"row{i}", problem=f"{path} row {i}: {exc}"))
     return candidates

@@ -68,7 +68,7 @@ class SectorOutcome:
 @attrs.frozen
 class TargetOutcome:
     """What a target task returns (small: it travels back to the driver).  ``status`` is the
-    target-level verdict when a target-scope check gave one, else ``"done"``/``"failed"``."""
+    target's disposition (on_target, off_target, …), or ``"failed"``."""
 
     name: str
     folder: str
@@ -113,7 +113,14 @@ def candidate_hash(candidate: Candidate, effective: dict[str, Any]) -> str:
 
     if candidate.problem:
         return ""
-    extra = {"target": {"id": candidate.name, "ra": candidate.ra, "dec": candidate.dec}, "batch": True}
+    extra: dict[str, Any] = {
+        "target": {"id": candidate.name, "ra": candidate.ra, "dec": candidate.dec},
+        "batch": True,
+    }
+    if candidate.neighbours is not None:
+        from vetcore.neighbours import neighbours_identity
+
+        extra["neighbours"] = neighbours_identity(candidate.neighbours)
     return inputs_hash(effective, ephemeris_of(candidate), candidate.sources, extra)
 
 
@@ -133,6 +140,15 @@ def sector_task(candidate: Candidate, source: str, spec: SessionSpec) -> SectorO
         stamps = session.load(source, target=_target_override(candidate))
         for stamp in stamps:
             check_target_on_stamp(stamp, _position_from(candidate))
+        if candidate.neighbours is not None:
+            from vetcore.neighbours import attach_neighbours
+
+            stamps = attach_neighbours(
+                stamps,
+                candidate.neighbours,
+                cache_dir=session.config.cache_dir,
+                offline=session.config.offline,
+            )
         eph = ephemeris_of(candidate)
         sectors = tuple(session.run_sector(stamp, eph) for stamp in stamps)
         error = None
@@ -186,7 +202,7 @@ def target_task(
         atomic_write(target_dir / ROW_FILE, json.dumps(_plain(row), allow_nan=True))
         atomic_write(target_dir / FORMATS_FILE, json.dumps(sorted(set(ordered))))
         session.render(report, target_dir, ordered)
-        status = str(row.get("verdict") or "done")
+        status = str(row.get("disposition") or "done")
         n_checks = sum(len(s.results) for s in report.sectors)
         return TargetOutcome(candidate.name, folder, status, row, None, n_checks, peak)
     except Exception as exc:  # the batch records the failure and goes on

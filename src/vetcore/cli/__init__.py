@@ -7,9 +7,10 @@ libraries only inside ``run`` so that ``vetcore --help`` stays fast.
 
 Exit codes (:data:`EXIT_CODES`, also listed by ``vetcore --help``): 0 success
 (whatever the verdicts), 2 bad usage, configuration or input
-(:class:`~vetcore.errors.VetcoreError`, one line on stderr), 4 ``batch``
-finished but some rows failed, 1 internal error (one line; ``--debug`` shows
-the traceback), 130 interrupted.  Messages go through :mod:`logging` (see
+(:class:`~vetcore.errors.VetcoreError`, one line on stderr), 3 a target's
+disposition is among ``--fail-on`` (``run``/``batch``), 4 ``batch`` finished but
+some rows failed, 1 internal error (one line; ``--debug`` shows the traceback),
+130 interrupted.  Messages go through :mod:`logging` (see
 :mod:`vetcore.cli.log`): ``-v`` for debug detail, ``--log-level`` to choose.
 """
 
@@ -41,6 +42,7 @@ EXIT_CODES: dict[int, str] = {
     0: "success (whatever the verdicts)",
     1: "internal error (one line; --debug shows the traceback)",
     2: "bad usage, configuration or input (one line naming the file, option or field)",
+    3: "run/batch: a target's disposition is one of --fail-on (e.g. off_target)",
     4: "batch: finished, but one or more rows failed (see the summary's errors column)",
     130: "interrupted",
 }

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from vetcore.cli.verdict_options import FAIL_ON_EXIT, add_verdict_options, failing
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -15,8 +17,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "dec]; or the TOI catalogue as published) into DIR/<target>/, and write DIR/summary.ecsv and "
         "DIR/summary.csv.  Re-running skips targets whose report has the same inputs.",
         epilog="example: vetcore batch candidates.csv --out survey/ --workers 2 --format json,html\n\n"
-        "exit codes: 0 every row done (whatever the verdicts), 4 finished but some rows failed (their\n"
-        "errors are in the summary), 2 bad table, options or configuration, 1 internal error.",
+        "summary.ecsv/csv hold one row per target with its disposition (columns disposition,\n"
+        "likely_host, confusion_radius_arcsec, disposition_reason).\n\n"
+        "exit codes: 0 every row done (whatever the verdicts), 3 some target's disposition is one of\n"
+        "--fail-on, 4 finished but some rows failed (their errors are in the summary), 2 bad table,\n"
+        "options or configuration, 1 internal error.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("table", metavar="TABLE", help="CSV or ECSV table, one row per candidate")
@@ -41,6 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--cache-dir", metavar="DIR", help="download cache folder (must be shared by Dask workers)"
     )
     p.add_argument("--quiet", action="store_true", help="no per-target progress lines")
+    add_verdict_options(p)
     return p
 
 
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_batch(
             candidates, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
             config=config, checks=checks, formats=formats, progress=progress, disabled=args.disable_plugin,
+            neighbours=args.neighbours,
         )  # fmt: skip
     except KeyboardInterrupt:
         print(
@@ -87,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     )
     for path in result.summary_paths:
         print(f"wrote {path}")
+    dispositions = [str(row.get("disposition") or "") for row in result.rows]
+    counts = {v: dispositions.count(v) for v in dict.fromkeys(d for d in dispositions if d)}
+    if counts:
+        print("dispositions: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    if failing(dispositions, args.fail_on):
+        return FAIL_ON_EXIT
     if result.failed:
         logger.warning(f"{result.failed} of {len(candidates)} rows failed; their errors are in the summary")
         return BATCH_ROWS_FAILED

@@ -7,6 +7,8 @@ import math
 import sys
 from typing import Any
 
+from vetcore.cli.verdict_options import FAIL_ON_EXIT, add_verdict_options, failing
+
 __all__ = ["add_parser", "run"]
 
 EXAMPLES = """\
@@ -15,7 +17,13 @@ examples:
   vetcore run "TIC 188646744" --sectors 82,83 --period 14.2423724 --t0 3540.26317 --duration 4.046 \\
       --checks V08,V09,V25 --format json,html --out out/
 
+  vetcore run kplr005562784-2011271113734_lpd-targ.fits.gz --period 25.3368592 --t0 192.91552 \\
+      --duration 8.85 --neighbours stars.csv --fail-on off_target,inconsistent
+
 t0 is in the data's time system (BTJD for TESS, BKJD for Kepler) or a full BJD (> 2400000).
+The last line printed is the target's disposition (on_target, off_target, inconclusive or
+inconsistent) with its reason.  Exit status: 0 done, 2 bad input or options, 3 the disposition
+is one of --fail-on, 1 internal error.
 """
 
 
@@ -119,6 +127,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     out.add_argument("--cache-dir", metavar="DIR", help="download cache folder")
     out.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_verdict_options(p.add_argument_group("verdicts"))
     return p
 
 
@@ -173,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         sectors=args.sectors,
         session=session,
         progress=None if args.quiet else StreamProgress(),
+        neighbours=args.neighbours,
     )
     try:
         with pixel_axes(args.pixel_axes):
@@ -184,19 +194,29 @@ def run(args: argparse.Namespace) -> int:
             warning = printable(f"plugin {plugin} failed in {hook}: {error}")
             print(f"vetcore: warning: {warning}", file=sys.stderr)
     print_summary(report, paths)
-    return 0
+    return FAIL_ON_EXIT if failing([report.disposition.verdict], args.fail_on) else 0
 
 
 def print_summary(report: Any, paths: list[Any]) -> None:
-    """The one-screen terminal summary: statuses per check and sector, the verdict, the files."""
+    """The one-screen terminal summary: statuses per check and sector, the files written, and
+    last the target's disposition."""
     from vetcore.cli import table
     from vetcore.progress import printable
 
     print(f"{printable(report.target.id)}: {len(report.sectors)} sector(s), {len(report.checks)} check(s)")
     print(table(_status_rows(report), ["check", "sector", "status", "message"]))
-    for check_id, result in report.aggregates.items():
-        verdict = result.metrics.get("verdict")
-        if verdict:
-            print(printable(f"{check_id} verdict: {verdict} ({result.status.value})"))
     for path in paths:
         print(f"wrote {printable(path)}")
+    print(printable(disposition_line(report)))
+
+
+def disposition_line(report: Any) -> str:
+    """``disposition: on_target (likely host: target; 3σ confusion radius 13.7″) — reason``."""
+    d = report.disposition
+    details = []
+    if d.likely_host:
+        details.append(f"likely host: {d.likely_host}")
+    if d.confusion_radius_arcsec is not None:
+        details.append(f"3σ confusion radius {d.confusion_radius_arcsec:.1f}″")
+    extra = f" ({'; '.join(details)})" if details else ""
+    return f"disposition: {d.verdict}{extra} — {' '.join(d.reason.split())}"

@@ -99,9 +99,25 @@ def _layout(report: Report, results: dict[str, CheckResult], where: str) -> Figu
             column += widths[i]
             head = f"{report.target.id} · {where} · {check_id} · {result.status.value.upper()}"
             _draw(ax_list, head, check_id, result, check)
+            _overlay_neighbours(report, ax_list)
         for ax in grid[r][column:]:
             ax.remove()
     return fig
+
+
+def _overlay_neighbours(report: Report, axes: list[Any]) -> None:
+    """Draw the disposition's listed neighbours on every pixel image a check drew (any check that
+    uses :func:`vetcore.plotting.show_image` with a frame: V09's images, for one)."""
+    from vetcore.plotting import draw_neighbours, image_frame
+
+    disposition = report.disposition
+    if not disposition.hosts:
+        return
+    rows = [h.to_dict() for h in disposition.hosts]
+    for ax in axes:
+        frame = image_frame(ax)
+        if frame is not None:
+            draw_neighbours(ax, frame, rows, likely_host=disposition.likely_host)
 
 
 def sector_figure(report: Report, label: str) -> Figure | None:

@@ -1,10 +1,11 @@
 """``html`` format: one self-contained ``report.html`` (figures embedded, no network needed).
 
 Order: the target and ephemeris (full precision), input warnings, the verdict
-(target-level checks, then every check's status with its flags explained in
-words), the input files and data products, each check's method in its own
-words, the key metrics per sector, the figures, the effective configuration
-and the versions.  Every string that comes from data,
+(the target's disposition first — verdict, reason, 3σ confusion radius, likely
+host and host-attribution table —, then the target-level checks and every
+check's status with its flags explained in words), the input files and data
+products, each check's method in its own words, the key metrics per sector, the
+figures, the effective configuration and the versions.  Every string that comes from data,
 configuration or plugins goes through :func:`html.escape`.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +45,8 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}.pass{background:#d9f2d
 .inconclusive{background:#fff1c2}.error{background:#e6d0f0}.skipped{background:#eee}
 img{max-width:100%;border:1px solid #ddd;margin:.5em 0}pre{background:#f7f7f7;padding:1em;overflow:auto}
 .warnings{color:#8a4b00}.verdict{font-size:1.3em;padding:.6em 1em;border-radius:6px;display:inline-block}
+.disposition{border:2px solid #888;border-radius:8px;padding:.4em 1em;margin:.5em 0 1em}
+.disposition .verdict{font-size:1.6em;font-weight:bold}
 """
 
 
@@ -61,9 +65,52 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_DISPOSITION_CLASS = {"on_target": "pass", "off_target": "fail"}
+
+
+def _disposition(report: Report) -> str:
+    """The disposition box: verdict and reason, confusion radius, likely host, host table."""
+    d = report.disposition
+    words = d.verdict.replace("_", " ")
+    radius = "—" if d.confusion_radius_arcsec is None else f"{d.confusion_radius_arcsec:.1f}″"
+    listed = (
+        f"neighbours: {_e(d.neighbours)}"
+        if d.neighbours is not None
+        else "no neighbour list: the verdict rests on the confusion radius alone"
+    )
+    facts = (
+        f"<p>3σ confusion radius {_e(radius)} · likely host: <b>{_e(d.likely_host or 'not named')}</b> · "
+        f"from {_e(', '.join(d.checks) or 'no check')} · {listed}</p>"
+    )
+    table = ""
+    if d.hosts:
+        head = (
+            "<tr><th>host</th><th>catalogue id</th><th>mag</th><th>offset from target (″)</th>"
+            "<th>from source (″)</th><th>from source (σ)</th><th>aperture flux share</th>"
+            "<th>depth needed</th><th>can host</th><th>probability</th></tr>"
+        )
+        rows = "".join(
+            f"<tr><td>{_e(h.id)}</td><td>{_e(h.name)}</td><td>{_e(_opt(h.mag, '.2f'))}</td>"
+            f"<td>{math.hypot(h.east, h.north):.1f}</td><td>{h.separation_arcsec:.1f}</td>"
+            f"<td>{h.offset_sigma:.1f}</td><td>{_e(_opt(h.flux_share, '.2%'))}</td>"
+            f"<td>{_e(_opt(h.required_depth, '.2%'))}</td><td>{'yes' if h.feasible else 'no'}</td>"
+            f"<td>{h.probability:.1%}</td></tr>"
+            for h in d.hosts
+        )
+        table = f"<table>{head}{rows}</table>"
+    return (
+        f'<div class="disposition {_DISPOSITION_CLASS.get(d.verdict, "inconclusive")}">'
+        f'<p class="verdict">{_e(words)}</p><p>{_e(d.reason)}</p>{facts}{table}</div>'
+    )
+
+
+def _opt(value: float | None, fmt: str) -> str:
+    return "—" if value is None else format(value, fmt)
+
+
 def verdict_box(report: Report) -> str:
-    """The target-level verdicts (one box per target-scope check)."""
-    parts = []
+    """The target's disposition, then the target-level verdicts (one box per target-scope check)."""
+    parts = [_disposition(report)]
     for check_id, result in report.aggregates.items():
         verdict = result.metrics.get("verdict", result.status.value)
         parts.append(

@@ -2,10 +2,12 @@
 
 :func:`summary_row` is the single definition of the wide row, one per target
 (also used by ``vetcore batch`` for ``summary.ecsv``): target, position,
-ephemeris with the time system of t0, sectors, the status of every check in
-every sector (``V08_S83``), target-level results (``V25``), the target-level
-verdict, the best localization offset and errors.  :func:`long_rows` gives the
-long form beside it (``summary_long.*``): one row per target, check and sector.
+ephemeris with the time system of t0, sectors, the target's disposition
+(``disposition``, ``likely_host``, ``confusion_radius_arcsec``,
+``disposition_reason``), the status of every check in every sector
+(``V08_S83``), target-level results (``V25``), the target-level verdict, the
+best localization offset and errors.  :func:`long_rows` gives the long form
+beside it (``summary_long.*``): one row per target, check and sector.
 Numbers are written at full precision (t0, RA and Dec are never rounded) and
 the ECSV columns carry their units (:data:`UNITS`).
 
@@ -66,6 +68,7 @@ UNITS: dict[str, str] = {
     "offset_arcsec": "arcsec",
     "offset_sigma": "",
     "offset_error_arcsec": "arcsec",
+    "confusion_radius_arcsec": "arcsec",
 }
 
 
@@ -97,6 +100,11 @@ def summary_row(report: Report) -> dict[str, Any]:
         "duration_h": report.ephemeris.duration_hours,
         "sectors": " ".join(s.label for s in report.sectors),
     }
+    disposition = report.disposition
+    row["disposition"] = disposition.verdict
+    row["likely_host"] = disposition.likely_host or ""
+    row["confusion_radius_arcsec"] = _number(disposition.confusion_radius_arcsec)
+    row["disposition_reason"] = disposition.reason
     errors = []
     for sector in report.sectors:
         for check_id, result in sector.results.items():

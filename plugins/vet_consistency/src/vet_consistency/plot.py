@@ -31,8 +31,10 @@ def plot(result: CheckResult, axes: Sequence[Any]) -> None:
     Sector localizations of every method (colour = method, marker = sector;
     grey dashed = left out), epoch localizations when the test used them, the
     combined position with its 1σ and 3σ ellipses, the target at the origin,
-    catalogue sources (the most likely host in red), and a circle of one
-    detector pixel around the target.
+    listed neighbours weighed as hosts (star: could produce the depth, cross:
+    could not; the most likely host in red, with each star's host probability),
+    the 3σ confusion radius around the source, and a circle of one detector
+    pixel around the target.
     """
     ax = sky_axes(axes[0])
     pd = result.plot_data
@@ -95,25 +97,36 @@ def plot(result: CheckResult, axes: Sequence[Any]) -> None:
         ax.annotate(f"1 px = {scale:.1f}″", (0.0, scale), ha="center", va="bottom", fontsize=7, color="0.4")
         span.append(scale)
 
-    for src in pd.get("sources", []):
-        host = src["id"] == pd.get("likely_host")
+    for host in pd.get("hosts", []):
+        if host["is_target"] or host.get("east") is None:
+            continue
+        likely = host["id"] == pd.get("likely_host")
         ax.plot(
-            src["east"],
-            src["north"],
-            "o",
+            host["east"],
+            host["north"],
+            "*" if host["feasible"] else "x",
             mfc="none",
-            color="tab:red" if host else "0.3",
-            ms=9 if host else 5,
+            color="tab:red" if likely else ("0.3" if host["feasible"] else "0.6"),
+            ms=11 if likely else 7,
             ls="none",
         )
         ax.annotate(
-            f"{src['id']} ({src['sigma']:.1f}σ)",
-            (src["east"], src["north"]),
+            f"{host['id']} ({host['probability']:.0%})",
+            (host["east"], host["north"]),
             fontsize=7,
             xytext=(4, -8),
             textcoords="offset points",
             color="0.25",
         )
+        span.append(max(abs(host["east"]), abs(host["north"])))
+
+    radius = pd.get("confusion_radius_arcsec")
+    if combined and radius:
+        from matplotlib.patches import Circle
+
+        centre = (combined["east"], combined["north"])
+        label = f"3σ confusion radius {radius:.1f}″"
+        ax.add_patch(Circle(centre, radius, fill=False, color="tab:purple", ls="--", lw=1.0, label=label))
 
     lim = 1.15 * max(span) if max(span) > 0 else 1.0
     ax.set_aspect("equal", adjustable="box")  # keep the square window chosen here

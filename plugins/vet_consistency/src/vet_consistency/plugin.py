@@ -16,7 +16,10 @@ PARAMS = (
         "sigma_threshold",
         3.0,
         "Combined offset significance (Mahalanobis distance √(dᵀC⁻¹d), the same measure as "
-        "Localization.offset_sigma) at or above which the source is excluded from the target.",
+        "Localization.offset_sigma) at or above which the source is excluded from the target; also the "
+        "largest σ at which a listed star is named as the host.",
+        minimum=0.5,
+        maximum=20.0,
     ),
     Param(
         "offset_floor_arcsec",
@@ -24,24 +27,34 @@ PARAMS = (
         "Systematic floor: a combined offset smaller than this is never called off target, however "
         "significant (≈ 0.1 TESS pixel, 0.5 Kepler pixel).",
         unit="arcsec",
+        minimum=0.0,
+        maximum=120.0,
     ),
     Param(
         "consistency_p_threshold",
         0.0027,
         "χ² p-value below which the localizations are declared inconsistent (0.0027 ≈ 3σ two-sided); "
         "also used for the per-sector agreement between methods.",
+        minimum=0.0,
+        maximum=0.5,
+        exclusive_minimum=True,
     ),
     Param(
-        "max_sigma_arcsec",
-        10.0,
-        "Combined 1σ uncertainty √(tr C/2) above which an on-target verdict is flagged POOR_PRECISION.",
-        unit="arcsec",
+        "max_confusion_radius_pixels",
+        1.0,
+        "On target only when the 3σ confusion radius (3 × √λ_max of the combined covariance) is at most "
+        "this many pixels (pixel scale from the stamps' WCS: 21″ TESS, 3.98″ Kepler); a larger radius "
+        "cannot tell the target from its neighbours and gives inconclusive.",
+        unit="pixel",
+        minimum=0.0,
+        maximum=20.0,
+        exclusive_minimum=True,
     ),
     Param(
         "primary_method",
         "auto",
         "Check id whose combined localization decides the verdict, or 'auto': the most precise method "
-        "(smallest error ellipse) among those that can be tested for consistency.",
+        "(smallest confusion radius) among those that can be tested for consistency.",
         type="str",
     ),
     Param(
@@ -51,23 +64,54 @@ PARAMS = (
         type="str",
     ),
     Param(
-        "catalog",
-        "",
-        "Table file (CSV/ECSV/FITS/VOTable) of nearby sources with ra, dec in degrees and optional id, "
-        "mag columns, used to name the most likely host; empty: no catalogue.",
-        type="str",
+        "host_search_radius_pixels",
+        3.0,
+        "Listed stars within this many pixels of the target or of the localized source are weighed as hosts.",
+        unit="pixel",
+        minimum=0.0,
+        maximum=50.0,
+        exclusive_minimum=True,
     ),
     Param(
-        "catalog_radius_arcsec",
-        120.0,
-        "Catalogue sources farther than this from the target are ignored.",
+        "psf_sigma_pixels",
+        0.7,
+        "Width (σ) of the circular Gaussian PSF used for each star's share of the aperture flux.",
+        unit="pixel",
+        minimum=0.1,
+        maximum=10.0,
+    ),
+    Param(
+        "position_systematic_arcsec",
+        1.0,
+        "Isotropic systematic error added in quadrature to the localization covariance when weighing hosts "
+        "(catalogue positions, PSF-model errors).",
         unit="arcsec",
+        minimum=0.0,
+        maximum=60.0,
     ),
     Param(
-        "catalog_match_arcsec",
+        "max_host_depth",
+        1.0,
+        "Deepest eclipse a host can have (fraction); a star needing more to produce the observed depth "
+        "after dilution cannot be the host.",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+    ),
+    Param(
+        "neighbour_match_arcsec",
         2.0,
-        "A catalogue source this close to the target is taken to be the target itself.",
+        "A listed star this close to the target's position is the target itself.",
         unit="arcsec",
+        minimum=0.0,
+        maximum=60.0,
+    ),
+    Param(
+        "depth_metrics",
+        "depth_ppm,aperture_sum_ppm",
+        "Metrics of the localizing results read, in order, as the transit depth in the aperture (median "
+        "over sectors) for the host feasibility; without them the ephemeris depth is used.",
+        type="str",
     ),
 )
 
@@ -78,11 +122,12 @@ CHECK = Check(
     scope="target",
     version=__version__,
     summary="Combines every per-sector localization (V08, V09, …) on the sky, tests whether the sectors "
-    "(or the transits of a single sector) agree, and says whether the combined source is on the "
-    "target, off it, or whether the localizations disagree.",
+    "(or the transits of a single sector) agree, says whether the source is on the target (precisely "
+    "enough to exclude its neighbours), off it, or undecided, weighs the listed neighbours as hosts, "
+    "and declares the target's disposition.",
     params=PARAMS,
     flags=FLAGS,
-    requires=("localizations",),
+    requires=(),
     plot=plot,
     plot_panels=1,
 )
