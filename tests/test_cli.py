@@ -314,3 +314,18 @@ def test_startup_does_not_import_heavy_libraries():
     assert proc.returncode == 0, proc.stderr
     loaded = set(eval(proc.stdout.strip().splitlines()[-1]))
     assert not loaded & {"lightkurve", "matplotlib", "dask"}
+
+
+def test_run_imports_scipy_and_matplotlib_only_where_used(tmp_path):
+    from importlib.resources import files
+
+    stamp = str(files("vetcore.demo").joinpath("data", "toi5807_tic188646744_s83.npz"))
+    candidate = ["--period", "14.2423724", "--t0", "3540.26317", "--duration", "4.046"]
+    target = ["--ra", "308.5672083", "--dec", "43.3606889"]
+    report = "print(sorted({'scipy.optimize', 'scipy.stats', 'matplotlib'} & set(sys.modules)))"
+    for checks, imported in (("V08", "[]"), ("V08,V09", "['scipy.optimize']")):
+        out = tmp_path / checks.replace(",", "_")
+        argv = ["run", stamp, *candidate, *target, "--checks", checks, "--quiet", "--out", str(out)]
+        proc = run_cli(*argv, extra_code=report)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip().splitlines()[-1] == imported

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from vetcore import Check, CheckResult, Param, hookimpl
 from vetcore.config import Config, as_config, load_config
 from vetcore.errors import ConfigError
+from vetcore.plugins import PluginManager
+from vetcore.session import Session
 
 FULL = """
 [select]
@@ -94,7 +97,10 @@ def test_effective_config_records_every_parameter_used(tmp_path, toy_pm):
         ),
         ("[data]\nquality_bitmask = -1\n", "data.quality_bitmask: expected one of"),
         ("[checks]\nT01 = 3\n", "checks.T01: expected a table of parameters, got int 3"),
-        ("[checks.T01]\nmin_depth = [1, 2]\n", "checks.T01.min_depth: expected a number, string or boolean"),
+        (
+            "[checks.T01]\nmin_depth = [1, [2]]\n",
+            "checks.T01.min_depth: expected a number, string, boolean or a list of them",
+        ),
         ("[plugins]\ndisabled = ['x']\n", "plugins.disabled: unknown key; did you mean 'disable'?"),
     ],
 )
@@ -190,3 +196,43 @@ def test_as_config_accepts_dict_path_and_config(tmp_path):
     assert as_config(None) == Config()
     with pytest.raises(ConfigError, match="config must be a path, a dict or a Config, got int"):
         as_config(3)
+
+
+def test_list_parameters_are_checked_item_by_item():
+    check = Check(
+        id="L01",
+        title="list",
+        run=lambda ctx: CheckResult(status="pass"),
+        params=[
+            Param(
+                "radii",
+                (1.0, 2.0),
+                "radii",
+                type="list[float]",
+                unit="px",
+                minimum=0.0,
+                exclusive_minimum=True,
+            )
+        ],
+    )
+
+    class Lists:
+        @hookimpl
+        def vetcore_register_checks(self, register):
+            register(check)
+
+    pm = PluginManager(autoload=False, plugins=[("lists", Lists())])
+    session = Session({"checks": {"L01": {"radii": [0.5, 3]}}}, plugin_manager=pm)
+    assert session.params["L01"].radii == (0.5, 3.0)
+    with pytest.raises(
+        ConfigError, match=r"config: checks\.L01\.radii: item 1: must be in \(0, inf\), got -1\.0"
+    ):
+        Session({"checks": {"L01": {"radii": [0.5, -1]}}}, plugin_manager=pm)
+    with pytest.raises(ConfigError, match=r"checks\.L01\.radii: expected a list, got float 0\.5"):
+        Session({"checks": {"L01": {"radii": 0.5}}}, plugin_manager=pm)
+    assert Param("names", ("a",), "names", type="list[str]", choices=("a", "b")).coerce(["b", "a"]) == (
+        "b",
+        "a",
+    )
+    with pytest.raises(ValueError, match="type must be one of"):
+        Param("x", 1, "x", type="list[bool]")

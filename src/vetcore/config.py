@@ -143,10 +143,11 @@ class Config:
             if not isinstance(values, Mapping):
                 raise fail(f"checks.{check_id}", f"expected a table of parameters, got {_describe(values)}")
             for name, value in values.items():
-                if not isinstance(value, _SCALARS):
+                items = value if isinstance(value, list) else [value]
+                if not all(isinstance(v, _SCALARS) for v in items):
                     raise fail(
                         f"checks.{check_id}.{name}",
-                        f"expected a number, string or boolean, got {_describe(value)}",
+                        f"expected a number, string, boolean or a list of them, got {_describe(value)}",
                     )
             checks[check_id] = dict(values)
 

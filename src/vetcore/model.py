@@ -436,15 +436,19 @@ class CheckResult:
 # --------------------------------------------------------------------------- checks
 
 _PARAM_TYPES: dict[str, type] = {"float": float, "int": int, "bool": bool, "str": str}
+#: List types: every item is checked like a parameter of the item type (bounds, choices).
+_LIST_TYPES = {f"list[{name}]": name for name in ("float", "int", "str")}
 
 
 @attrs.frozen
 class Param:
     """A documented, typed check parameter.
 
-    ``type`` is one of ``float``, ``int``, ``bool``, ``str``; ``choices`` limits
-    a ``str`` parameter; ``minimum``/``maximum`` bound a number (inclusive, or
-    exclusive when ``exclusive_minimum``/``exclusive_maximum``); ``unit`` is shown
+    ``type`` is one of ``float``, ``int``, ``bool``, ``str``, or a list of one of
+    them (``list[float]``, ``list[int]``, ``list[str]``, given as a TOML array and
+    held as a tuple); ``choices`` limits a ``str`` parameter; ``minimum``/``maximum``
+    bound a number (inclusive, or exclusive when ``exclusive_minimum``/
+    ``exclusive_maximum``); for a list they apply to every item.  ``unit`` is shown
     in docs (e.g. ``"arcsec"``).  Numbers must be finite.
     """
 
@@ -461,11 +465,23 @@ class Param:
 
     @type.validator
     def _check_type(self, attribute: attrs.Attribute[Any], value: str) -> None:
-        if value not in _PARAM_TYPES:
-            raise ValueError(f"parameter {self.name}: type must be one of {sorted(_PARAM_TYPES)}")
+        if value not in _PARAM_TYPES and value not in _LIST_TYPES:
+            known = [*_PARAM_TYPES, *_LIST_TYPES]
+            raise ValueError(f"parameter {self.name}: type must be one of {known}")
 
     def coerce(self, value: Any) -> Any:
         """Validate ``value`` for this parameter, raising ``TypeError``/``ValueError``."""
+        if self.type in _LIST_TYPES:
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"expected a list, got {type(value).__name__} {value!r}")
+            item = attrs.evolve(self, type=_LIST_TYPES[self.type])
+            items = []
+            for i, v in enumerate(value):
+                try:
+                    items.append(item.coerce(v))
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"item {i}: {exc}") from None
+            return tuple(items)
         if self.type == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"expected a number, got {type(value).__name__} {value!r}")

@@ -32,7 +32,6 @@ from typing import Any
 
 import attrs
 import numpy as np
-from scipy.optimize import least_squares
 
 __all__ = ["PSFFit", "PSFShape", "fit_position", "fit_shape", "matched_filter_peak"]
 
@@ -200,6 +199,8 @@ def fit_position(
         d_c = p[0] * (grid[3] - grid[4]) / (2 * eps)
         return np.column_stack([grid[0], d_r, d_c, np.ones_like(data)][:n_par]) * weight[:, None]
 
+    from scipy.optimize import least_squares  # imported where used: start-up stays light
+
     res = least_squares(
         residuals, x0, jac=jacobian, bounds=(lower, upper), method="trf", x_scale="jac", max_nfev=400
     )
@@ -240,6 +241,8 @@ def fit_shape(
     def residuals(p: np.ndarray) -> np.ndarray:
         shape = PSFShape(*p[4:9])
         return (p[0] * shape.pixels(rows, cols, p[1], p[2]) + p[3] - data) * weight
+
+    from scipy.optimize import least_squares  # imported where used: start-up stays light
 
     res = least_squares(residuals, x, bounds=(lo, hi), method="trf", x_scale="jac", jac="2-point")
     shape = PSFShape(*(float(v) for v in res.x[4:9]))
