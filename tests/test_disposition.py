@@ -121,6 +121,12 @@ def test_report_json_html_and_summary_lead_with_the_disposition(neighbour_data, 
     assert row["disposition"] == "off_target" and row["likely_host"] == "NEIGHBOUR"
     assert row["confusion_radius_arcsec"] == pytest.approx(d.confusion_radius_arcsec)
     assert row["disposition_reason"] == d.reason
+    # the listed neighbour is drawn on the pixel images of the sector figure (V09's among them)
+    from vetcore.renderers.figures import sector_figure
+
+    fig = sector_figure(report, report.sectors[0].label)
+    labelled = [ax for ax in fig.axes if any(t.get_text().startswith("NEIGHBOUR ") for t in ax.texts)]
+    assert len(labelled) >= 3  # V09's out-of-transit, difference and SNR images at least
     # without a neighbour list the report says the verdict rests on the confusion radius alone
     bare = vetcore.vet(
         files, period=eph.period, t0=eph.t0, duration=eph.duration_hours, checks=["V08", "V09", "V25"]

@@ -1,4 +1,9 @@
-"""Host attribution end to end on simulated pixels: V08 and V09 localize, V25 weighs the listed stars."""
+"""Host attribution end to end on simulated pixels: V08 and V09 localize, V25 weighs the listed stars.
+
+Two generators: the Gaussian-PSF stamps of :mod:`vetcore.testing.synthetic`, and the realistic
+population of :mod:`vetcore.testing.population` (other PSFs, jitter, field stars), which the
+localization methods did not generate themselves.
+"""
 
 from __future__ import annotations
 
@@ -55,3 +60,33 @@ def test_host_one_and_a_half_pixels_away_is_the_most_probable():
         hits += bool(hosts) and hosts[0].id == "HOST"
     assert hits >= 18, (hits, verdicts)
     assert verdicts.count("on_target") == 0  # never called on target
+
+
+#: Off-target cases of the realistic population (``seed=11``, TESS 2-min, one sector, all-pixel SNR 40)
+#: whose host lies 1.2–1.8 px from the target: Moffat+halo+coma PSFs, red pointing jitter, momentum
+#: dumps, field stars, imperfect background — pixels the methods did not generate themselves.
+POPULATION_HOST_CASES = (7, 10, 13, 27, 29, 31, 37, 38, 39, 40, 48, 53, 58)
+
+
+@pytest.mark.slow
+def test_population_host_one_and_a_half_pixels_away_is_the_most_probable():
+    """≥ 90 % name the true host with the population's catalogue as the neighbour list
+    (measured: 12 of 13; the miss is a host 4 mag fainter, left inconclusive, not on target)."""
+    import vetcore
+    from vetcore.testing import population
+
+    hits, verdicts = 0, []
+    for index in POPULATION_HOST_CASES:
+        case = population.draw_case(
+            index, seed=11, scenario=population.OFF_TARGET, kind="tess_2min", snr=40.0, n_sectors=1
+        )
+        assert 1.2 <= case.truth.host_separation_pix <= 1.8
+        listed = Neighbours([Star(*row) for row in case.stars], source="population catalogue")
+        report = vetcore.vet(
+            list(case.stamps), checks=["V08", "V09", "V25"], neighbours=listed, **case.vet_kwargs()
+        )
+        d = report.disposition
+        verdicts.append(d.verdict)
+        hits += bool(d.hosts) and d.hosts[0].name == case.truth.host_id
+    assert hits >= math.ceil(0.9 * len(POPULATION_HOST_CASES)), (hits, verdicts)
+    assert "on_target" not in verdicts
