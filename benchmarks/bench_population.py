@@ -30,6 +30,7 @@ numbers do not depend on the number of worker processes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from vetcore.testing.population import draw_case
-from vetcore.testing.recovery import COVERAGE_EXPECTED, summarise, vet_case
+from vetcore.testing.recovery import COVERAGE_EXPECTED, SNR_BINS, summarise, vet_case
 
 _STATE: dict[str, Any] = {}
 
@@ -84,6 +85,10 @@ def _pct(rate: Mapping[str, Any]) -> str:
     return f"{100 * rate['rate']:5.1f}±{100 * rate['err']:4.1f}% ({rate['k']}/{rate['n']})"
 
 
+def _cell(rate: Mapping[str, Any]) -> str:
+    return f"{100 * rate['rate']:.0f}% of {rate['n']}" if rate["n"] else "-"
+
+
 def print_summary(summary: Mapping[str, Any]) -> None:
     exp = COVERAGE_EXPECTED
     print(
@@ -109,6 +114,12 @@ def print_summary(summary: Mapping[str, Any]) -> None:
         ):
             cells = "  ".join(f"[{r['low']:g},{r['high']:g}){unit} {_pct(r)}" for r in m[key])
             print(f"  efficiency by {label:<10} {cells}")
+        print("  off_target fraction, separation (rows) × SNR (columns):")
+        print(" " * 17 + "".join(f"{f'SNR {lo:g}-{hi:g}':>14}" for lo, hi in itertools.pairwise(SNR_BINS)))
+        for row in m["efficiency_grid"]:
+            cells = "".join(f"{_cell(c):>14}" for c in row["by_snr"])
+            label = f"{row['separation_low']:g}-{row['separation_high']:g} px"
+            print(f"    {label:<13}{cells}")
         for key, label in (("all", "all named"), ("off_target_sep_ge_1", "off target, ≥1 px")):
             h = m["host_attribution"][key]
             if h["n"]:
@@ -147,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_population: --targets and --workers must be at least 1", file=sys.stderr)
         return 2
 
+    commit = _commit()  # the code under test is the one installed when the run starts
     start = time.perf_counter()
     records = []
     for i, record in enumerate(run(args.targets, args.seed, args.workers, args.neighbours), 1):
@@ -170,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "check_s_per_stamp": {cid: s / n_stamps for cid, s in checks.items() if cid != "V25"},
         "V25_s_per_target": checks.get("V25", 0.0) / len(records),
     }
-    summary["seed"], summary["commit"], summary["neighbours"] = args.seed, _commit(), args.neighbours
+    summary["seed"], summary["commit"], summary["neighbours"] = args.seed, commit, args.neighbours
     print(f"population seed {args.seed}, commit {summary['commit']}, {n_stamps} stamps")
     print_summary(summary)
     t = summary["timings"]

@@ -64,7 +64,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from vetcore.model import BJD_REFERENCE, Ephemeris, Stamp, Target
+from vetcore.mission import MISSIONS
+from vetcore.model import Ephemeris, Stamp, Target
 from vetcore.sky import offset_to_sky, sky_offset, sky_to_pixel
 from vetcore.testing.synthetic import COARSE_POINT_FLAG, DEFAULT_BITMASK, DESAT_FLAG, make_wcs
 
@@ -96,8 +97,7 @@ _KIND_WEIGHTS = {TESS_2MIN: 0.35, TESS_FFI: 0.35, KEPLER_LC: 0.30}
 _OVERSAMPLE = 8
 _ANCHORS = 5
 _ZERO_POINT = {"TESS": (10.0, 15_000.0), "Kepler": (12.0, 1.74e5)}
-_FRAME = {"TESS": (2.0, 10.0), "Kepler": (6.02, 100.0)}  # frame seconds, read noise e-
-_KEPLER_LC_SECONDS = 1765.5
+_READ_NOISE = {"TESS": 10.0, "Kepler": 100.0}  # e- per frame
 _TESS_SECTOR_START = 1325.3  # BTJD of sector 1, sectors spaced by 27.4 d
 _KEPLER_QUARTER_START = 131.5  # BKJD of quarter 1, quarters spaced by 93 d
 
@@ -508,7 +508,7 @@ def _sector_numbers(rng: np.random.Generator, kind: str, n: int) -> list[int]:
 
 def _cadence(kind: str, number: int) -> float:
     if kind == KEPLER_LC:
-        return _KEPLER_LC_SECONDS
+        return MISSIONS["Kepler"].cadence_seconds
     if kind == TESS_2MIN:
         return 120.0
     return 1800.0 if number <= 26 else 600.0
@@ -558,7 +558,8 @@ def draw_case(
     target_id = f"SIM-{seed}-{index:05d}"
 
     # -- sky and stars (east, north arcsec; star 0 = target) -----------------------------
-    scale = 3.98 if mission == "Kepler" else 21.0
+    facts = MISSIONS[mission]
+    scale = facts.pixel_scale_arcsec
     shape = (8, 8) if mission == "Kepler" else (11, 11)
     if mission == "Kepler":
         ra, dec = float(rng.uniform(280.0, 300.0)), float(rng.uniform(37.0, 52.0))
@@ -646,7 +647,7 @@ def draw_case(
                 for k in range(len(flux))
             ]
         )
-        frame_s, read_e = _FRAME[mission]
+        frame_s, read_e = facts.frame_seconds, _READ_NOISE[mission]
         read_var = read_e**2 * (cad / frame_s) / cad**2
         var_nom = (per_star.sum(axis=0) + bkg_true.mean(axis=0)) / cad + read_var
         aperture = _aperture(per_star[0], var_nom, valid)
@@ -699,8 +700,8 @@ def draw_case(
     var_period, var_phase = float(rng.uniform(0.5, 15.0)), float(rng.uniform(0, 2 * math.pi))
     stamps: list[Stamp] = []
     truths: list[SectorTruth] = []
-    target = Target(id=target_id, ra=ra, dec=dec, magnitude=tmag, magnitude_band=mission)
-    time_system = "BKJD" if mission == "Kepler" else "BTJD"
+    target = Target(id=target_id, ra=ra, dec=dec, magnitude=tmag, magnitude_band=facts.magnitude_band)
+    time_system = facts.time_system
     for sec in sectors:
         time, shape_t, valid = sec["time"], sec["shape_t"], sec["valid"]
         render = _PointingRenderer(sec["psf"], shape, sec["pointing"], sec["quality"] == 0)
@@ -743,7 +744,7 @@ def draw_case(
             pos_corr=pos_corr,
             cadence_seconds=float(cad),
             time_system=time_system,
-            bjd_ref=BJD_REFERENCE[time_system],
+            bjd_ref=facts.bjd_offset,
             quality_bitmask=DEFAULT_BITMASK[mission],
             aperture_source="derived" if kind == TESS_FFI else "pipeline",
             source=f"population:{target_id}:{mission}:{sec['number']}",

@@ -331,6 +331,23 @@ def summarise(
             ),
             "efficiency_by_separation_pix": _efficiency(off, "separation_pix", SEPARATION_BINS),
             "efficiency_by_snr": _efficiency(off, "snr", SNR_BINS),
+            "efficiency_grid": [
+                {
+                    "separation_low": lo,
+                    "separation_high": hi,
+                    "by_snr": _efficiency(
+                        [
+                            u
+                            for u in off
+                            if lo <= u["separation_pix"] < hi
+                            or u["separation_pix"] == hi == SEPARATION_BINS[-1]
+                        ],
+                        "snr",
+                        SNR_BINS,
+                    ),
+                }
+                for lo, hi in itertools.pairwise(SEPARATION_BINS)
+            ],
             "host_attribution": _host_attribution(records, method),
             "coverage": {
                 "n": int(dist.size),
