@@ -81,8 +81,8 @@ def test_generation_replaces_only_the_marked_section_and_detects_changes():
     new = update_text(text, [_toy(1.5)])
     assert new.startswith("# Title\n\nintro\n\n" + START) and new.endswith(END + "\n\ntail\n")
     assert "old content" not in new
-    assert "| `limit` | float | `1.5` | ppm | a \\| limit |" in new
-    assert '| `mode` | str | `"a"` |  | how (one of a, b) |' in new
+    assert "| `limit` | float | `1.5` |  | ppm | a \\| limit |" in new
+    assert '| `mode` | str | `"a"` | listed |  | how (one of a, b) |' in new
     assert "- `ODD`: something odd" in new
     assert update_text(new, [_toy(1.5)]) == new
     assert update_text(new, [_toy(2.5)]) != new

@@ -378,7 +378,7 @@ def test_progress_lines_strip_control_characters():
 # ------------------------------------------------------------------ parameter ranges
 
 #: Checks whose numeric parameters must all declare a valid range (the builtin checks and the example).
-RANGED_CHECKS = ("V08", "V09", "X01")
+RANGED_CHECKS = ("V08", "V09", "V25", "X01")
 
 
 @pytest.mark.parametrize("check_id", RANGED_CHECKS)
@@ -734,6 +734,7 @@ def test_report_finished_hooks_get_a_read_only_view(case, tmp_path):
         ("V09", "sigma_threshold", "nan", "must be a finite number in (0, 100], got nan"),
         ("V09", "n_bootstrap", "-5", "must be in [0, 100000], got -5"),
         ("V09", "n_bootstrap", "1000000000", "must be in [0, 100000], got 1000000000"),
+        ("V25", "sigma_threshold", "nan", "must be a finite number in [0.5, 20], got nan"),
     ],
 )
 def test_builtin_check_parameters_out_of_range_exit_2_before_any_data_is_read(

@@ -8,7 +8,8 @@ The tables sit between the markers ``<!-- params:start -->`` and
 
 Every installed check (entry points and builtins) is documented, in id order:
 title, plugin, scope, summary, a ``[checks.<id>]`` table of its
-:class:`~vetcore.model.Param` declarations and the flags it can emit.
+:class:`~vetcore.model.Param` declarations (type, default, valid range, unit,
+meaning) and the flags it can emit.
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ def check_section(check: Check) -> str:
         lines += [
             f"`[checks.{check.id}]`",
             "",
-            "| key | type | default | unit | meaning |",
-            "|---|---|---|---|---|",
+            "| key | type | default | valid | unit | meaning |",
+            "|---|---|---|---|---|---|",
         ]
         for p in check.params:
             doc = _cell(p.doc) + (f" (one of {', '.join(map(str, p.choices))})" if p.choices else "")
-            lines.append(f"| `{p.name}` | {p.type} | {_default(p)} | {_cell(p.unit)} | {doc} |")
+            valid = _cell(p.range_text) or ("listed" if p.choices else "")
+            lines.append(f"| `{p.name}` | {p.type} | {_default(p)} | {valid} | {_cell(p.unit)} | {doc} |")
     else:
         lines.append("No parameters.")
     if check.flags:

@@ -25,13 +25,12 @@ import attrs
 
 from vetcore.batch.executors import EXECUTORS, TargetJob, default_workers
 from vetcore.batch.table import Candidate, read_table
-from vetcore.batch.tasks import TargetOutcome, ephemeris_of, folder_name, read_row, rendered_formats
+from vetcore.batch.tasks import TargetOutcome, candidate_hash, folder_name, read_row, rendered_formats
 from vetcore.config import Config
 from vetcore.errors import ConfigError
 from vetcore.io import inside
 from vetcore.plugins import PluginManager
 from vetcore.progress import printable
-from vetcore.report import inputs_hash
 from vetcore.session import Session
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,20 +75,6 @@ class BatchProgress:
             file=self.stream if self.stream is not None else sys.stderr,
             flush=True,
         )
-
-
-def _hash(candidate: Candidate, effective: dict[str, Any]) -> str:
-    if candidate.problem:
-        return ""
-    extra: dict[str, Any] = {
-        "target": {"id": candidate.name, "ra": candidate.ra, "dec": candidate.dec},
-        "batch": True,
-    }
-    if candidate.neighbours is not None:
-        from vetcore.neighbours import neighbours_identity
-
-        extra["neighbours"] = neighbours_identity(candidate.neighbours)
-    return inputs_hash(effective, ephemeris_of(candidate), candidate.sources, extra)
 
 
 def _finished(out_dir: Path, folder: str, expected: str, formats: Sequence[str]) -> bool:
@@ -165,13 +150,15 @@ def run_batch(
     for cand in candidates:
         folder = folder_name(cand)
         inside(out, folder)  # refuses names that would escape the output folder
-        digest = _hash(cand, effective)
-        if _finished(out, folder, digest, formats):
-            row = read_row(out, folder)
-            if row is not None:
-                rows_by_folder[folder] = row
-                result.skipped += 1
-                continue
+        digest = ""  # computed by the worker, in parallel, for targets never finished before
+        if (out / folder / "report.json").exists():
+            digest = candidate_hash(cand, effective)
+            if _finished(out, folder, digest, formats):
+                row = read_row(out, folder)
+                if row is not None:
+                    rows_by_folder[folder] = row
+                    result.skipped += 1
+                    continue
         jobs.append(TargetJob(cand, cand.sources, session.spec, str(out), tuple(formats), digest))
     workers = workers or default_workers()
     for outcome in EXECUTORS[executor](jobs, workers, scheduler):

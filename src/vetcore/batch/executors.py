@@ -220,12 +220,17 @@ def run_dask(jobs: Sequence[TargetJob], workers: int, scheduler: str | None) -> 
             )
         client = Client(cluster)
     try:
-        futures = []
+        futures = {}
         for job in jobs:
             sectors = [client.submit(sector_task, *job.sector_args(s), pure=False) for s in job.sources]
-            futures.append(client.submit(target_task, job.candidate, sectors, *job.target_args(), pure=False))
+            target = client.submit(target_task, job.candidate, sectors, *job.target_args(), pure=False)
+            futures[target] = job
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except Exception as exc:  # e.g. KilledWorker: the task's workers died too often
+                problem = f"the Dask worker running this target failed ({type(exc).__name__}: {exc})"
+                yield failed_outcome(futures[future].candidate, problem)
     finally:
         client.close()
         if cluster is not None:

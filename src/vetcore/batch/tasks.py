@@ -40,6 +40,7 @@ __all__ = [
     "ROW_FILE",
     "SectorOutcome",
     "TargetOutcome",
+    "candidate_hash",
     "ephemeris_of",
     "failed_outcome",
     "folder_name",
@@ -104,6 +105,23 @@ def _peak_rss_mb() -> float:
 
 def _target_override(candidate: Candidate) -> Target:
     return Target(id=candidate.name, ra=candidate.ra, dec=candidate.dec)
+
+
+def candidate_hash(candidate: Candidate, effective: dict[str, Any]) -> str:
+    """The :func:`~vetcore.report.inputs_hash` of a candidate's report (its sources' content included)."""
+    from vetcore.report import inputs_hash
+
+    if candidate.problem:
+        return ""
+    extra: dict[str, Any] = {
+        "target": {"id": candidate.name, "ra": candidate.ra, "dec": candidate.dec},
+        "batch": True,
+    }
+    if candidate.neighbours is not None:
+        from vetcore.neighbours import neighbours_identity
+
+        extra["neighbours"] = neighbours_identity(candidate.neighbours)
+    return inputs_hash(effective, ephemeris_of(candidate), candidate.sources, extra)
 
 
 def _position_from(candidate: Candidate) -> str | None:
@@ -172,7 +190,7 @@ def target_task(
         report = session.run_target(
             stamps,
             eph,
-            hash_inputs=inputs_hash,
+            hash_inputs=inputs_hash or candidate_hash(candidate, session.effective),
             precomputed={s.label: s for s in sectors},
             warnings=ephemeris_warnings(eph),
         )
