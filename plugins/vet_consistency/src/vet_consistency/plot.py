@@ -43,12 +43,20 @@ def plot(result: CheckResult, axes: Sequence[Any]) -> None:
     stamps = sorted({r["stamp"] for r in pd.get("sectors", [])})
     markers = {s: _MARKERS[i % len(_MARKERS)] for i, s in enumerate(stamps)}
     span = [0.0]
+    # A sector whose transits were combined one by one is drawn dashed, not called "unused".
+    per_transit = {(r["method"], r["stamp"]) for r in pd.get("epochs", []) if r["used"]}
 
     for row in pd.get("sectors", []):
         if not _finite(row):
             continue
         colour = colours.get(row["method"], "0.5") if row["used"] else "0.6"
-        label = f"{row['method']} {row['stamp']}" + ("" if row["used"] else " (not used)")
+        if row["used"]:
+            suffix = ""
+        elif (row["method"], row["stamp"]) in per_transit:
+            suffix = " (its transits combined)"
+        else:
+            suffix = " (not combined)"
+        label = f"{row['method']} {row['stamp']}{suffix}"
         draw_sky_ellipse(
             ax,
             (row["east"], row["north"]),
