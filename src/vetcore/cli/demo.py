@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from vetcore.cli.run import add_report_options
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -21,14 +23,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--out", default="vetcore-demo", metavar="DIR", help="output folder (default: ./vetcore-demo)"
     )
-    p.add_argument("--force", action="store_true", help="replace another target's report already in --out")
-    p.add_argument(
-        "--pixel-axes",
-        choices=("stamp", "ccd"),
-        default="stamp",
-        metavar="AXES",
-        help="label pixel images in stamp pixels (default) or CCD column/row (stamp, ccd)",
-    )
+    add_report_options(p)
     p.add_argument(
         "--format",
         default="json,html,png,csv",

@@ -9,7 +9,7 @@ from typing import Any
 
 from vetcore.cli.verdict_options import FAIL_ON_EXIT, add_verdict_options, failing
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "add_report_options", "run"]
 
 EXAMPLES = """\
 examples:
@@ -25,6 +25,20 @@ The last line printed is the target's disposition (on_target, off_target, inconc
 inconsistent) with its reason.  Exit status: 0 done, 2 bad input or options, 3 the disposition
 is one of --fail-on, 1 internal error.
 """
+
+
+def add_report_options(group: Any) -> None:
+    """Add ``--force`` and ``--pixel-axes``, shared by ``vetcore run`` and ``vetcore demo``."""
+    group.add_argument(
+        "--force", action="store_true", help="replace another target's report already in --out"
+    )
+    group.add_argument(
+        "--pixel-axes",
+        choices=("stamp", "ccd"),
+        default="stamp",
+        metavar="AXES",
+        help="label pixel images in stamp pixels (default) or CCD column/row (stamp, ccd)",
+    )
 
 
 def _number(kind: str, positive: bool = False) -> Any:
@@ -114,14 +128,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     out.add_argument(
         "--out", default="vetcore-out", metavar="DIR", help="output folder (default: ./vetcore-out)"
     )
-    out.add_argument("--force", action="store_true", help="replace another target's report already in --out")
-    out.add_argument(
-        "--pixel-axes",
-        choices=("stamp", "ccd"),
-        default="stamp",
-        metavar="AXES",
-        help="label pixel images in stamp pixels (default) or CCD column/row (stamp, ccd)",
-    )
+    add_report_options(out)
     out.add_argument(
         "--offline", action="store_true", default=None, help="never download; use files and cache"
     )

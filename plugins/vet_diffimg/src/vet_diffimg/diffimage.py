@@ -51,7 +51,7 @@ import attrs
 import numpy as np
 
 from vetcore import Ephemeris, Stamp
-from vetcore.transits import TransitWindow, time_from_mid_transit, transit_windows
+from vetcore.transits import TransitWindow, WindowGeometry, time_from_mid_transit, transit_windows
 
 __all__ = [
     "DifferenceImage",
@@ -90,10 +90,11 @@ class WindowSpec:
     min_in: int = 3
     min_side: int = 5
 
-    @property
-    def span(self) -> float:
-        """Full window length (in durations D): both baselines, both gaps and the transit."""
-        return 1.0 + 2.0 * (self.gap + self.width)
+    def geometry(self, ephemeris: Ephemeris) -> WindowGeometry:
+        """The window edges in days for ``ephemeris`` (:class:`vetcore.transits.WindowGeometry`)."""
+        return WindowGeometry.from_ephemeris(
+            ephemeris, in_fraction=self.in_fraction, gap=self.gap, width=self.width
+        )
 
     def windows(self, stamp: Stamp, ephemeris: Ephemeris) -> list[TransitWindow]:
         """All windows with at least one in-transit cadence (no minimum applied)."""
@@ -147,7 +148,7 @@ def null_windows(proxy: Stamp, ephemeris: Ephemeris, spec: WindowSpec) -> list[T
     A shift s with span ≤ s ≤ P − span keeps every null window clear of every
     transit window, before or after it.
     """
-    span = spec.span * ephemeris.duration_days
+    span = spec.geometry(ephemeris).span
     t0 = ephemeris.t0_in(proxy.time_system, proxy.bjd_ref)
     out: list[TransitWindow] = []
     for m in range(1, int(ephemeris.period // span)):
@@ -455,12 +456,10 @@ def excluded_cadences(stamp: Stamp, ephemeris: Ephemeris, spec: WindowSpec, usab
     """Cadences inside the in-transit or baseline range of any transit that are not usable
     (flagged quality or a NaN pixel)."""
     dt, _ = time_from_mid_transit(stamp, ephemeris)
-    d = ephemeris.duration_days
+    geom = spec.geometry(ephemeris)
     adt = np.abs(dt)
     with np.errstate(invalid="ignore"):
-        inside = (adt <= spec.in_fraction * d / 2.0) | (
-            (adt >= d / 2.0 + spec.gap * d) & (adt <= d / 2.0 + (spec.gap + spec.width) * d)
-        )
+        inside = (adt <= geom.in_half) | ((adt >= geom.base_inner) & (adt <= geom.base_outer))
     return int(np.sum(inside & ~usable))
 
 
