@@ -50,11 +50,12 @@ from vet_diffimg.diffimage import (
     pointing_regressors,
     usable_cadences,
 )
+from vet_diffimg.noise import pointing_response
 from vet_diffimg.localize import SourceErrors, SourceFit, fit_difference, fit_oot, fit_transits, source_errors
 from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
-from vetcore.transits import pointing_steps
+from vetcore.transits import in_transit_mask, pointing_steps
 from vetcore.verdicts import CONFUSION_NSIGMA, OFF_TARGET, ON_TARGET, localization_verdict
 
 __all__ = [
@@ -270,6 +271,12 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
     if regressors is not None:
         gain = noise[options.index((model, None))] / noise[options.index((model, regressors))]
         flags += ["POINTING_DECORRELATED"] * (chosen is not None)
+    oot_cadences = usable & ~in_transit_mask(stamp, ephemeris, 1.0)
+    rows, cols = np.nonzero(valid)
+    response = pointing_response(
+        np.asarray(stamp.flux[oot_cadences][:, valid], dtype=float), aperture, rows.astype(float),
+        cols.astype(float), stamp.cadence_seconds / 86400.0,
+    )  # fmt: skip
     di = build_difference_image(
         stamp,
         valid,
@@ -278,6 +285,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         nulls,
         baseline=model,
         regressors=chosen,
+        response=response,
         **common,
     )
     di = attrs.evolve(di, snr_gain=gain)

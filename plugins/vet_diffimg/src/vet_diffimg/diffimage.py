@@ -38,9 +38,10 @@ records the ratio without/with).
 Null images: the same construction at epochs shifted by whole window lengths
 (so no null window overlaps a transit window) contains no transit.  Their
 normalised scatter per pixel, r = rms(d_j / σ_j), is the ratio of the empirical
-to the propagated noise; the combined uncertainty uses max(1, r) per pixel, and
-the null images themselves (scaled to the combined noise level) serve as
-realisations of the correlated noise for the empirical checks of the fit.
+to the propagated noise; scaled to the combined noise level they give the
+noise model of the combined image, correlated between pixels
+(:mod:`vet_diffimg.noise`), and serve as realisations of that noise for the
+empirical checks of the fit.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from vet_diffimg.noise import NoiseModel, estimate_noise
 from vetcore import Ephemeris, Stamp
 from vetcore.transits import TransitWindow, WindowGeometry, time_from_mid_transit, transit_windows
 
@@ -169,7 +171,9 @@ class WindowImages:
     the scatter of the summed series itself (so pixel-to-pixel correlations,
     e.g. flux moving between pixels with the pointing, are accounted for);
     ``n_in`` and ``n_base`` (K,): cadences used; ``n_steps`` (K,): pointing
-    steps modelled in each baseline.
+    steps modelled in each baseline; ``white_var`` (K, m): the variance the
+    stamp's ``flux_err`` alone (photon and read noise) propagates into ``diff``
+    (``None`` without ``flux_err``).
     """
 
     diff: np.ndarray
@@ -182,6 +186,7 @@ class WindowImages:
     n_in: np.ndarray
     n_base: np.ndarray
     n_steps: np.ndarray
+    white_var: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.diff.shape[0])
@@ -287,6 +292,8 @@ def window_images(
     steps = np.empty(0) if steps is None else np.asarray(steps, dtype=float)
     # the aperture-summed flux rides along as pixel m
     diff, var, oot, oot_var = (np.empty((k, m + 1)) for _ in range(4))
+    err2 = None if stamp.flux_err is None else np.asarray(stamp.flux_err, dtype=float)[:, valid] ** 2
+    white = None if err2 is None else np.empty((k, m))
     n_steps = np.zeros(k, dtype=int)
     n_base = np.zeros(k, dtype=int)
     for i, w in enumerate(windows):
@@ -314,8 +321,10 @@ def window_images(
                 r_base[:, measured] -= design @ coef_r
                 r_in = np.where(measured, 0.0, r_in)
             design, at_in = np.column_stack([design, r_base]), np.concatenate([at_in, r_in])
-        d, v, o, ov = _difference(design, at_in, f_base, f_in)
+        d, v, o, ov, leverage = _difference(design, at_in, f_base, f_in)
         diff[i], var[i], oot[i], oot_var[i] = d, v, o, ov
+        if white is not None and err2 is not None:
+            white[i] = err2[w.in_transit].mean(axis=0) / w.in_transit.size + err2[base_idx].mean(axis=0) * leverage
     return WindowImages(
         diff=diff[:, :m],
         var=var[:, :m],
@@ -327,14 +336,16 @@ def window_images(
         n_in=np.array([w.in_transit.size for w in windows], dtype=int),
         n_base=n_base,
         n_steps=n_steps,
+        white_var=white if white is None or np.all(np.isfinite(white)) else None,
     )
 
 
 def _difference(
     design: np.ndarray, at_in: np.ndarray, f_base: np.ndarray, f_in: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """Baseline model at the in-transit cadences minus their mean flux, its variance, the model
-    level and its variance, per column of ``f_base``/``f_in``."""
+    level and its variance, per column of ``f_base``/``f_in``, and the baseline's leverage at the
+    in-transit mean."""
     gram_inv = np.linalg.pinv(design.T @ design)
     coef = gram_inv @ (design.T @ f_base)
     resid = f_base - design @ coef
@@ -343,7 +354,7 @@ def _difference(
     s2 = np.maximum(s2, (1e-9 * (np.abs(coef[0]) + 1.0)) ** 2)
     leverage = float(at_in @ gram_inv @ at_in)
     level = at_in @ coef
-    return level - f_in.mean(axis=0), s2 * (1.0 / f_in.shape[0] + leverage), level, s2 * leverage
+    return level - f_in.mean(axis=0), s2 * (1.0 / f_in.shape[0] + leverage), level, s2 * leverage, leverage
 
 
 def combine(diff: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -358,10 +369,11 @@ class DifferenceImage:
     """The combined difference image of one stamp and what is needed to judge it.
 
     Per-pixel arrays are over the valid pixels only (``rows``/``cols`` give their
-    positions).  ``sigma`` is the final uncertainty, ``sigma_prop`` the
-    propagated one; ``noise_ratio`` (m,) is the empirical/propagated ratio from
-    the null images (1 without enough of them).  ``null_noise`` (J, m) holds the
-    null images scaled to the propagated noise of the combined image.  ``ap_*``
+    positions).  ``sigma`` is each pixel's final uncertainty (the marginal of
+    ``noise``, the correlated noise model), ``sigma_prop`` the propagated one;
+    ``noise_ratio`` (m,) is the empirical/propagated ratio from the null images
+    (1 without enough of them).  ``null_noise`` (J, m) holds the null images
+    scaled to the propagated noise of the combined image.  ``ap_*``
     describe the aperture-summed flux: combined difference, its final and
     propagated uncertainty, the OOT level, and the empirical/propagated ratio;
     ``snr_gain`` the factor by which the pointing regressors lowered its noise
@@ -380,6 +392,7 @@ class DifferenceImage:
     oot_sigma: np.ndarray
     noise_ratio: np.ndarray
     null_noise: np.ndarray
+    noise: NoiseModel
     ap_diff: float
     ap_sigma: float
     ap_sigma_prop: float
@@ -410,11 +423,14 @@ def build_difference_image(
     min_side: int = 5,
     min_null: int = 5,
     regressors: Regressors | None = None,
+    response: np.ndarray | None = None,
 ) -> DifferenceImage:
     """Combine the transits' difference images and calibrate their noise on the null windows.
 
     ``aperture`` is a boolean mask over the valid pixels.  With fewer than
     ``min_null`` null windows the propagated noise is used as is (ratios 1).
+    ``response`` (m, k): the pixels' measured response to the pointing
+    (:func:`vet_diffimg.noise.pointing_response`), the pattern of the correlated noise.
     """
     per = window_images(stamp, valid, aperture, transits, baseline, steps, min_side, regressors)
     diff, var_prop = combine(per.diff, per.var)
@@ -423,13 +439,22 @@ def build_difference_image(
     ratio = np.ones(m)
     ap_ratio = 1.0
     null_noise = np.empty((0, m))
+    sigma_prop = np.sqrt(var_prop)
+    scale = sigma_prop
     if len(nulls) >= min_null:
         null = window_images(stamp, valid, aperture, nulls, baseline, steps, min_side, regressors)
         ratio = np.sqrt(np.mean(null.diff**2 / null.var, axis=0))
         ap_ratio = float(np.sqrt(np.mean(null.ap_diff**2 / null.ap_var)))
-        null_noise = null.diff * np.sqrt(var_prop / null.var)
+        if per.white_var is not None and null.white_var is not None:
+            # scaled by the white (photon + read) noise, known exactly, so that each null image keeps
+            # its own share of jitter and the noise model is built in units of the white noise
+            weight = 1.0 / per.var
+            scale = np.sqrt(np.sum(weight**2 * per.white_var, axis=0)) / weight.sum(axis=0)
+            null_noise = null.diff * (scale / np.sqrt(null.white_var))
+        else:
+            null_noise = null.diff * np.sqrt(var_prop / null.var)
     ap_sigma = float(np.sqrt(ap_var) * max(ap_ratio, 1.0))
-    sigma_prop = np.sqrt(var_prop)
+    noise = estimate_noise(scale, null_noise, min_null=min_null, response=response)
     rows, cols = np.nonzero(valid)
     return DifferenceImage(
         shape=(int(valid.shape[0]), int(valid.shape[1])),
@@ -438,12 +463,13 @@ def build_difference_image(
         transits=tuple(transits),
         per_transit=per,
         diff=diff,
-        sigma=sigma_prop * np.maximum(ratio, 1.0),
+        sigma=noise.marginal_sigma,
         sigma_prop=sigma_prop,
         oot=per.oot.mean(axis=0),
         oot_sigma=np.sqrt(per.oot_var.sum(axis=0)) / len(per),
         noise_ratio=ratio,
         null_noise=null_noise,
+        noise=noise,
         ap_diff=float(ap_diff),
         ap_sigma=ap_sigma,
         ap_sigma_prop=float(np.sqrt(ap_var)),

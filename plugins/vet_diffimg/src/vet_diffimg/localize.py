@@ -14,8 +14,8 @@ Twicken et al. 2018, PASP 130, 064502, §4.2):
 
 Covariances of the difference-image position:
 
-1. *formal*: (JᵀWJ)⁻¹ scaled by max(1, χ²/dof) of the difference fit, with
-   weights W from the propagated per-pixel noise;
+1. *formal*: (JᵀC⁻¹J)⁻¹ scaled by max(1, χ²/dof) of the difference fit, with
+   C the correlated noise model of :mod:`vet_diffimg.noise`;
 2. *null*: the fit's linear response G = (JᵀWJ)⁻¹JᵀW applied to null difference
    images built the same way at epochs without a transit (real, spatially
    correlated noise such as pointing jitter): C = ⟨(G n_j)(G n_j)ᵀ⟩;
@@ -138,19 +138,21 @@ def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tup
     """Fit the difference image with the OOT fit's PSF shape; also returns the matched-filter SNR of the
     start position.
 
-    The matched-filter search covers every valid pixel of the stamp and weighs
-    them by their final (empirically inflated) noise, so a pixel with excess
-    systematics cannot seed the fit; the fit itself is weighted by the
-    propagated noise (the excess is carried by the empirical covariances).
+    The matched-filter search covers every valid pixel of the stamp and the fit
+    the pixels around its peak, both by generalised least squares under the
+    correlated noise model of the difference image (:mod:`vet_diffimg.noise`),
+    so neither a pixel with excess systematics nor the pointing-jitter pattern
+    around a bright star can seed or pull the fit; the fit adds
+    :data:`PSF_MODEL_FLOOR` of each pixel's signal to its variance.
     """
     shape = oot.fit.shape
     rows, cols = di.rows.astype(float), di.cols.astype(float)
-    r0, c0, amplitude, snr = matched_filter_peak(rows, cols, di.diff, di.sigma, shape)
+    r0, c0, amplitude, snr = matched_filter_peak(rows, cols, di.diff, None, shape, whitener=di.noise.whitener())
     pixels = _window(di, (r0, c0), radius)
-    error = np.hypot(di.sigma_prop[pixels], PSF_MODEL_FLOOR * np.abs(di.diff[pixels]))
+    whitener = di.noise.whitener(pixels, extra_variance=(PSF_MODEL_FLOOR * di.diff[pixels]) ** 2)
     fit = fit_position(
-        rows[pixels], cols[pixels], di.diff[pixels], error, shape, (amplitude, r0, c0, 0.0),
-        bounds_rc=_bounds(di, 1.0), background=False,
+        rows[pixels], cols[pixels], di.diff[pixels], None, shape, (amplitude, r0, c0, 0.0),
+        bounds_rc=_bounds(di, 1.0), background=False, whitener=whitener,
     )  # fmt: skip
     return SourceFit(fit=fit, pixels=pixels), snr
 

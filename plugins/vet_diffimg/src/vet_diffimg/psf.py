@@ -142,7 +142,8 @@ def _finish(
     res: Any, jw: np.ndarray, weight: np.ndarray, n_data: int, shape: PSFShape, n_free: int | None = None
 ) -> PSFFit:
     """Covariance and response of the (A, row, col, B) block from the weighted Jacobian ``jw``
-    (``n_free`` fitted parameters; default: its columns)."""
+    (``n_free`` fitted parameters; default: its columns); ``weight`` is the per-pixel 1/σ or a
+    whitening matrix W (WᵀW = C⁻¹)."""
     dof = n_data - (jw.shape[1] if n_free is None else n_free)
     chi2 = float(np.sum(res.fun**2))
     # pseudo-inverse: a shape parameter without leverage (e.g. the halo scale of a halo-free fit)
@@ -156,28 +157,41 @@ def _finish(
         and dof > 0
     )
     scale = max(1.0, chi2 / dof) if dof > 0 else math.nan
-    response = (cov_all @ (jw * weight[:, None]).T)[:4] if ok else np.full((4, n_data), np.nan)
+    weighted = (jw * weight[:, None]).T if weight.ndim == 1 else jw.T @ weight
+    response = (cov_all @ weighted)[:4] if ok else np.full((4, n_data), np.nan)
     return PSFFit(
         params=np.asarray(res.x[:4], dtype=float), covariance=cov_all[:4, :4] * scale, shape=shape,
         chi2=chi2, dof=int(dof), response=response, success=ok, message=str(res.message),
     )  # fmt: skip
 
 
+def _weight(error: np.ndarray | None, whitener: np.ndarray | None) -> np.ndarray:
+    """The per-pixel 1/σ, or the whitening matrix when one is given."""
+    if whitener is not None:
+        return np.asarray(whitener, dtype=float)
+    if error is None:
+        raise ValueError("give error or whitener")
+    return 1.0 / np.asarray(error, dtype=float)
+
+
 def fit_position(
     rows: np.ndarray,
     cols: np.ndarray,
     data: np.ndarray,
-    error: np.ndarray,
+    error: np.ndarray | None,
     shape: PSFShape,
     start: tuple[float, float, float, float],
     *,
     bounds_rc: tuple[tuple[float, float], tuple[float, float]] | None = None,
     background: bool = True,
+    whitener: np.ndarray | None = None,
 ) -> PSFFit:
     """Fit amplitude, position and constant (A, row, col, B) with the PSF ``shape`` held fixed.
 
     Without ``background`` B stays 0 (a difference image has no sky level, and a
     free constant trades against a broad halo, inflating the amplitude's error).
+    A ``whitener`` W (WᵀW = C⁻¹, e.g. :meth:`vet_diffimg.noise.NoiseModel.whitener`)
+    replaces ``error`` for noise correlated between pixels (generalised least squares).
     """
     n_par = 4 if background else 3
     (rlo, rhi), (clo, chi) = bounds_rc or ((-np.inf, np.inf), (-np.inf, np.inf))
@@ -185,19 +199,24 @@ def fit_position(
     upper = np.array([np.inf, rhi, chi, np.inf])[:n_par]
     x0 = np.asarray(start, dtype=float)[:n_par]
     x0 = np.clip(x0, np.nextafter(lower, np.inf), np.nextafter(upper, -np.inf))
-    weight = 1.0 / error
+    weight = _weight(error, whitener)
     eps = 1e-4
+
+    def weigh(values: np.ndarray) -> np.ndarray:
+        if weight.ndim == 2:
+            return weight @ values
+        return values * (weight if values.ndim == 1 else weight[:, None])
 
     def residuals(p: np.ndarray) -> np.ndarray:
         level = p[3] if background else 0.0
-        return (p[0] * shape.pixels(rows, cols, p[1], p[2]) + level - data) * weight
+        return weigh(p[0] * shape.pixels(rows, cols, p[1], p[2]) + level - data)
 
     def jacobian(p: np.ndarray) -> np.ndarray:
         grid = shape.pixels(rows, cols, p[1] + np.array([0.0, eps, -eps, 0.0, 0.0]),
                             p[2] + np.array([0.0, 0.0, 0.0, eps, -eps]))  # fmt: skip
         d_r = p[0] * (grid[1] - grid[2]) / (2 * eps)
         d_c = p[0] * (grid[3] - grid[4]) / (2 * eps)
-        return np.column_stack([grid[0], d_r, d_c, np.ones_like(data)][:n_par]) * weight[:, None]
+        return weigh(np.column_stack([grid[0], d_r, d_c, np.ones_like(data)][:n_par]))
 
     from scipy.optimize import least_squares  # imported where used: start-up stays light
 
@@ -253,27 +272,33 @@ def matched_filter_peak(
     rows: np.ndarray,
     cols: np.ndarray,
     data: np.ndarray,
-    error: np.ndarray,
+    error: np.ndarray | None,
     shape: PSFShape,
     step: float = 0.5,
+    *,
+    whitener: np.ndarray | None = None,
 ) -> tuple[float, float, float, float]:
     """Best single-source position on a sub-pixel grid over the whole stamp: (row, col, amplitude, SNR).
 
-    For each trial position the PSF amplitude is the weighted least-squares
-    Â = Σ wPD / Σ wP² and its SNR Σ wPD / √(Σ wP²) (w = 1/error²): the
-    per-pixel depth/SNR map stacked through the PSF, whose maximum is the
-    maximum-likelihood position of one point source wherever it is in the stamp
-    (not only where the aperture sees it), and a robust start for
-    :func:`fit_position` (unlike the brightest pixel, it is not fooled by one
-    noisy pixel).
+    For each trial position the PSF amplitude is the generalised least-squares
+    Â = PᵀC⁻¹D / PᵀC⁻¹P and its SNR PᵀC⁻¹D / √(PᵀC⁻¹P), with C = diag(error²) or
+    C⁻¹ = WᵀW for a ``whitener`` W: the per-pixel depth/SNR map stacked through
+    the PSF, whose maximum is the maximum-likelihood position of one point
+    source wherever it is in the stamp (not only where the aperture sees it),
+    and a robust start for :func:`fit_position` (unlike the brightest pixel, it
+    is not fooled by one noisy pixel).
     """
     grid_r = np.arange(rows.min(), rows.max() + step / 2, step)
     grid_c = np.arange(cols.min(), cols.max() + step / 2, step)
     gr, gc = (g.ravel() for g in np.meshgrid(grid_r, grid_c, indexing="ij"))
     psf = shape.pixels(rows.astype(float), cols.astype(float), gr, gc)  # (g, n)
-    w = 1.0 / error**2
-    num = psf @ (w * data)
-    den = (psf**2) @ w
+    weight = _weight(error, whitener)
+    if weight.ndim == 2:
+        psf, data = psf @ weight.T, weight @ data
+    else:
+        psf, data = psf * weight[None, :], data * weight
+    num = psf @ data
+    den = np.sum(psf**2, axis=1)
     snr = num / np.sqrt(den)
     i = int(np.nanargmax(snr))
     return float(gr[i]), float(gc[i]), float(num[i] / den[i]), float(snr[i])

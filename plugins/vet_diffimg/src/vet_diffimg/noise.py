@@ -1,0 +1,179 @@
+"""Noise of a stacked difference image that is correlated between pixels.
+
+Pointing jitter of a few millipixels moves the star's light between pixels
+coherently: a pointing offset u changes every pixel by g·u, where g is the
+gradient of the scene.  The baseline on both sides of a transit follows the
+pointing, but the *mean* pointing during the few in-transit cadences differs
+from it by about the jitter RMS (red jitter does not average out over one
+transit), so every difference image carries a pattern ∝ g — the same in every
+pixel, with a random amplitude — on top of the photon noise.  Inflating each
+pixel's variance to cover it (the diagonal model) makes the pixels around a
+bright target look noisy everywhere, and a signal that lies across that
+pattern (a neighbour's eclipse) loses most of its significance.
+
+This module models the noise covariance of the combined image as a
+diagonal plus a low-rank part, a factor model estimated on the null images
+(difference images built the same way at epochs without a transit, scaled to
+the combined image's propagated noise σ):
+
+    C = S (diag ψ + U Uᵀ) S,        S = diag σ,
+
+in units of σ: z_j = n_j / σ.  The columns of U are the principal components
+of the sample *correlation* matrix of z (so that pixels with more white noise
+than others do not pose as a mode) whose eigenvalues λ exceed the largest
+eigenvalue white noise alone would reach, the Marchenko–Pastur edge
+(1 + √(m/J))² for m pixels and J null images (Johnstone 2001, Ann. Stat. 29,
+295), at most :data:`MAX_MODES` and J/:data:`NULLS_PER_MODE` of them; each
+keeps its variance above the white level, λ − 1, back in units of σ.  ψ (≥ 1)
+is what remains of each pixel's empirical variance.  Fits
+and the matched filter then use generalised least squares with C⁻¹: a
+weighting that discounts the jitter pattern only along its own direction
+(Gibson et al. 2012, MNRAS 419, 2683, treat correlated noise in transit
+light curves the same way; in pixels it is the pixel-level decorrelation of
+Deming et al. 2015, ApJ 805, 132, kept in the noise model rather than
+subtracted).  Without enough null images the model is diagonal, ψ = 1.
+
+Where the pattern is known, it is better measured than guessed from a few
+dozen null images: :func:`pointing_response` regresses every pixel, over all
+out-of-transit cadences of the sector, on the measured centroid (high-passed,
+so only the jitter drives it; with cross terms against the slow drift, which
+moves the star across the pixel grid and changes the pattern), as
+pixel-level decorrelation does (Deming et al. 2015; Luger et al. 2016, AJ 152,
+100).  The null images then only set the amplitude of that pattern: U = G L
+with L Lᵀ the covariance of their projections onto G.
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+__all__ = ["HIGH_PASS_DAYS", "MAX_MODES", "NULLS_PER_MODE", "NoiseModel", "estimate_noise", "pointing_response"]
+
+#: Correlated modes kept at most: two for the first-order pointing response, one more for the
+#: second order or a background error.
+MAX_MODES = 3
+#: Null images needed per estimated mode.
+NULLS_PER_MODE = 5
+#: Width (days) of the running mean removed from the centroid and the pixels before measuring their
+#: response to the jitter: longer than the jitter's correlation time (≲ 4 h), shorter than drifts.
+HIGH_PASS_DAYS = 0.5
+
+
+@attrs.frozen(eq=False)
+class NoiseModel:
+    """C = S (diag ψ + U Uᵀ) S over the valid pixels: ``sigma`` (m,) the propagated noise,
+    ``psi`` (m,) the diagonal excess (≥ 1), ``modes`` (m, k) the correlated part in units of σ."""
+
+    sigma: np.ndarray
+    psi: np.ndarray
+    modes: np.ndarray
+
+    @property
+    def n_modes(self) -> int:
+        return int(self.modes.shape[1])
+
+    @property
+    def marginal_sigma(self) -> np.ndarray:
+        """Each pixel's own standard deviation, √C_pp."""
+        return self.sigma * np.sqrt(self.psi + np.sum(self.modes**2, axis=1))
+
+    def covariance(self, pixels: np.ndarray | None = None) -> np.ndarray:
+        """C restricted to ``pixels`` (all valid pixels by default)."""
+        sel = slice(None) if pixels is None else pixels
+        s, u = self.sigma[sel], self.modes[sel]
+        return s[:, None] * (np.diag(self.psi[sel]) + u @ u.T) * s[None, :]
+
+    def whitener(self, pixels: np.ndarray | None = None, extra_variance: np.ndarray | None = None) -> np.ndarray:
+        """W with WᵀW = C⁻¹ on ``pixels`` (plus ``extra_variance`` on the diagonal), so that
+        ‖W r‖² is the χ² of a residual r under the correlated noise.
+
+        With A = diag(σ²ψ + extra) and A^(-1/2) S U = V diag(s) Qᵀ (thin SVD),
+        W = (I − V diag(1 − (1 + s²)^(-1/2)) Vᵀ) A^(-1/2).
+        """
+        sel = slice(None) if pixels is None else pixels
+        s = self.sigma[sel]
+        diag = s**2 * self.psi[sel] + (0.0 if extra_variance is None else extra_variance)
+        inv_half = 1.0 / np.sqrt(diag)
+        whiten = np.diag(inv_half)
+        if self.n_modes == 0:
+            return whiten
+        basis, sv, _ = np.linalg.svd((inv_half * s)[:, None] * self.modes[sel], full_matrices=False)
+        shrink = 1.0 - 1.0 / np.sqrt(1.0 + sv**2)
+        return whiten - (basis * shrink) @ (basis.T * inv_half[None, :])
+
+
+def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running mean along axis 0 over ``width`` samples (shorter at the ends)."""
+    n = values.shape[0]
+    csum = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    half = width // 2
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    return (csum[hi] - csum[lo]) / (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
+
+
+def pointing_response(
+    flux: np.ndarray, aperture: np.ndarray, rows: np.ndarray, cols: np.ndarray, cadence_days: float
+) -> np.ndarray | None:
+    """Response G (m, k) of each valid pixel to the pointing, from out-of-transit ``flux`` (n, m).
+
+    The pointing proxy is the flux-weighted centroid of the ``aperture`` pixels
+    (``rows``/``cols``: the valid pixels' positions); both it and the pixels are
+    high-passed by a running mean over :data:`HIGH_PASS_DAYS`.  Columns: the
+    response to the jitter in row and column, and to its products with the slow
+    centroid (the pattern changes as the star drifts).  ``None`` with too few
+    cadences.
+    """
+    n = flux.shape[0]
+    if n < 50:
+        return None
+    light = flux[:, aperture]
+    total = light.sum(axis=1)
+    total = np.where(total != 0, total, 1.0)
+    centroid = np.column_stack([light @ rows[aperture], light @ cols[aperture]]) / total[:, None]
+    width = max(3, int(round(HIGH_PASS_DAYS / cadence_days)))
+    slow = _running_mean(centroid, width)
+    fast = centroid - slow
+    slow = slow - slow.mean(axis=0)
+    design = np.column_stack([fast, fast[:, :1] * slow, fast[:, 1:] * slow])
+    design = design[:, np.std(design, axis=0) > 0]
+    if design.shape[1] == 0:
+        return None
+    pixels = flux - _running_mean(flux, width)
+    coef = np.linalg.lstsq(design, pixels, rcond=None)[0]  # (k, m)
+    return np.asarray(coef.T)
+
+
+def estimate_noise(
+    sigma: np.ndarray, null_noise: np.ndarray, *, min_null: int, response: np.ndarray | None = None
+) -> NoiseModel:
+    """The factor model of the module docstring from ``null_noise`` (J, m), null images scaled to the
+    combined image's noise scale ``sigma`` (m,): along the measured ``response`` (m, k) when given,
+    else along the null images' own principal components; diagonal (ψ = 1) with fewer than
+    ``min_null`` null images."""
+    m = sigma.size
+    n_null = null_noise.shape[0]
+    if n_null < min_null:
+        return NoiseModel(sigma=sigma, psi=np.ones(m), modes=np.zeros((m, 0)))
+    z = null_noise / sigma[None, :]
+    total = np.mean(z**2, axis=0)
+    if response is not None:
+        k = min(response.shape[1], max(1, n_null // NULLS_PER_MODE))
+        basis = response[:, :k] / sigma[:, None]
+        amplitude = np.linalg.lstsq(basis, z.T, rcond=None)[0]  # (k, J)
+        cov = amplitude @ amplitude.T / n_null
+        vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+        modes = basis @ (vecs * np.sqrt(np.clip(vals, 0.0, None))[None, :])
+        psi = np.maximum(np.mean((z - (basis @ amplitude).T) ** 2, axis=0), 1.0)
+        return NoiseModel(sigma=sigma, psi=psi, modes=modes)
+    # modes of the correlation matrix: pixels with more white noise than others do not pose as modes
+    rms = np.sqrt(np.maximum(total, 1e-300))
+    _, sv, vt = np.linalg.svd(z / (rms * np.sqrt(n_null)), full_matrices=False)
+    eig = sv**2
+    edge = (1.0 + np.sqrt(m / n_null)) ** 2
+    k = int(min(np.sum(eig > edge), MAX_MODES, n_null // NULLS_PER_MODE))
+    # each mode keeps the variance above the white level 1 of the correlation matrix
+    modes = rms[:, None] * vt[:k].T * np.sqrt(np.maximum(eig[:k] - 1.0, 0.0))[None, :]
+    psi = np.maximum(total - np.sum(modes**2, axis=1), 1.0)
+    return NoiseModel(sigma=sigma, psi=psi, modes=modes)
