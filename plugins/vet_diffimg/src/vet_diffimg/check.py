@@ -346,7 +346,8 @@ def _source_metrics(stamp: Stamp, m: DiffImageMeasurement) -> tuple[dict[str, An
     cov = m.errors.position_covariance
     loc = Localization.from_pixel(stamp, row, col, cov, method=METHOD, label=stamp.label, epochs=m.epochs)
     _, jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
-    d_oot = jac @ (m.source.position - m.oot.position)
+    # from the star refitted with the difference fit's weights: the PSF-model error cancels on target
+    d_oot = jac @ (m.source.position - m.oot.position - m.errors.model_shift)
     cov_oot = jac @ m.errors.relative_covariance @ jac.T
     metrics = {
         "fit_amplitude_snr": m.source.fit.amplitude / m.errors.amplitude_sigma,
@@ -363,6 +364,7 @@ def _source_metrics(stamp: Stamp, m: DiffImageMeasurement) -> tuple[dict[str, An
         "confusion_radius_arcsec": loc.confusion_radius_arcsec(CONFUSION_NSIGMA),
         "offset_from_oot_arcsec": float(np.hypot(*d_oot)),
         "offset_from_oot_sigma": mahalanobis(d_oot, cov_oot),
+        "psf_model_shift_pixels": float(np.hypot(*m.errors.model_shift)),
         "fit_error_scale_null": _sqrt_or_none(m.errors.ratios.get("null")),
         "fit_error_scale_bootstrap": _sqrt_or_none(m.errors.ratios.get("bootstrap")),
         "fit_error_scale_chi2": _sqrt_or_none(m.errors.ratios.get("chi2")),

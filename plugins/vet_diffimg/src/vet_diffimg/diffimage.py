@@ -191,6 +191,13 @@ class WindowImages:
     def __len__(self) -> int:
         return int(self.diff.shape[0])
 
+    @property
+    def weight(self) -> np.ndarray:
+        """Per-window, per-pixel weights of the combined image: 1/``white_var`` where known (the
+        same ratio between windows in every pixel, so the pointing-jitter pattern of each window
+        stays one pattern in the sum; see :mod:`vet_diffimg.noise`), else 1/``var``."""
+        return 1.0 / (self.var if self.white_var is None else self.white_var)
+
 
 def _design(
     t_base: np.ndarray, t_in: np.ndarray, steps: np.ndarray, order: int, min_side: int
@@ -357,11 +364,14 @@ def _difference(
     return level - f_in.mean(axis=0), s2 * (1.0 / f_in.shape[0] + leverage), level, s2 * leverage, leverage
 
 
-def combine(diff: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel inverse-variance mean over the first axis and its variance."""
-    weight = 1.0 / var
+def combine(
+    diff: np.ndarray, var: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel weighted mean over the first axis and its variance; inverse-variance weights unless
+    ``weight`` is given."""
+    weight = 1.0 / var if weight is None else weight
     total = weight.sum(axis=0)
-    return (weight * diff).sum(axis=0) / total, 1.0 / total
+    return (weight * diff).sum(axis=0) / total, (weight**2 * var).sum(axis=0) / total**2
 
 
 @attrs.frozen(eq=False)
@@ -433,7 +443,7 @@ def build_difference_image(
     (:func:`vet_diffimg.noise.pointing_response`), the pattern of the correlated noise.
     """
     per = window_images(stamp, valid, aperture, transits, baseline, steps, min_side, regressors)
-    diff, var_prop = combine(per.diff, per.var)
+    diff, var_prop = combine(per.diff, per.var, per.weight)
     ap_diff, ap_var = combine(per.ap_diff, per.ap_var)
     m = diff.size
     ratio = np.ones(m)
@@ -448,8 +458,7 @@ def build_difference_image(
         if per.white_var is not None and null.white_var is not None:
             # scaled by the white (photon + read) noise, known exactly, so that each null image keeps
             # its own share of jitter and the noise model is built in units of the white noise
-            weight = 1.0 / per.var
-            scale = np.sqrt(np.sum(weight**2 * per.white_var, axis=0)) / weight.sum(axis=0)
+            scale = np.sqrt(combine(per.diff, per.white_var, per.weight)[1])
             null_noise = null.diff * (scale / np.sqrt(null.white_var))
         else:
             null_noise = null.diff * np.sqrt(var_prop / null.var)

@@ -27,6 +27,14 @@ largest eigenvalue of C_formal⁻¹ C_other).  The OOT fit's own covariance,
 scaled by its reduced χ² (how badly the model describes the real PSF), is added:
 the source's position relative to the star, and through the star to the
 catalogue, is no better known than the star's position in the same model.
+
+PSF-model error: no model describes the real PSF exactly, and the position a
+fit returns then depends on how the pixels are weighted.  The difference fit
+weighs pixels by the difference image's noise, the OOT fit by the OOT image's,
+so their model errors do not cancel.  :func:`weighting_shift` refits the OOT
+image with the difference fit's weights: the star moves by δ, which is the
+bias an on-target source would show.  δδᵀ is added to the covariance, and the
+source's offset from the star is measured from the star refitted that way.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ __all__ = [
     "fit_transits",
     "null_covariance",
     "source_errors",
+    "weighting_shift",
 ]
 
 
@@ -189,10 +198,25 @@ def bootstrap_covariance(
         return None
     pix = source.pixels
     counts = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(float)  # (B, K)
-    weight = 1.0 / di.per_transit.var[:, pix]
+    weight = di.per_transit.weight[:, pix]
     resampled = (counts @ (weight * di.per_transit.diff[:, pix])) / (counts @ weight)
     shifts = (resampled - di.diff[pix]) @ source.fit.response.T
     return np.atleast_2d(np.cov(shifts, rowvar=False))
+
+
+def weighting_shift(source: SourceFit, oot: SourceFit, di: DifferenceImage) -> np.ndarray:
+    """Shift (row, col) of the star's fitted position when the OOT image is fitted with the difference
+    fit's weighting (its noise model and model floor, scaled to the OOT flux); zeros if that fit fails."""
+    pix = oot.pixels
+    ratio = max(source.fit.amplitude, 0.0) / max(oot.fit.amplitude, 1e-300)
+    whitener = di.noise.whitener(pix, extra_variance=(PSF_MODEL_FLOOR * ratio * di.oot[pix]) ** 2)
+    amplitude, row, col, level = (float(v) for v in oot.fit.params[:4])
+    refit = fit_position(
+        di.rows[pix].astype(float), di.cols[pix].astype(float), di.oot[pix], None, oot.fit.shape,
+        (amplitude, row, col, level), whitener=whitener,
+    )  # fmt: skip
+    shift = refit.position - oot.position
+    return shift if refit.success and np.all(np.isfinite(shift)) else np.zeros(2)
 
 
 @attrs.frozen(eq=False)
@@ -200,20 +224,22 @@ class SourceErrors:
     """Uncertainties of a difference-image fit: the reported (row, col) covariance of the source,
     that of its offset from the OOT fit, the amplitude's most conservative σ, the variance ratio of
     each estimate (``chi2``: the difference fit's reduced χ²; ``null``, ``bootstrap``) to the
-    unscaled formal one, and which estimate set the covariance."""
+    unscaled formal one, which estimate set the covariance, and the PSF-model shift δ (row, col)
+    of :func:`weighting_shift`."""
 
     position_covariance: np.ndarray
     relative_covariance: np.ndarray
     amplitude_sigma: float
     ratios: dict[str, float]
     source: str
+    model_shift: np.ndarray = attrs.field(factory=lambda: np.zeros(2))
 
 
 def source_errors(
     source: SourceFit, oot: SourceFit, di: DifferenceImage, n_boot: int, rng: np.random.Generator
 ) -> SourceErrors:
     """Formal, null and bootstrap covariances of ``source`` combined conservatively, plus the
-    OOT fit's (see the module docstring)."""
+    OOT fit's and the PSF-model term δδᵀ (see the module docstring)."""
     chi2 = max(1.0, source.fit.reduced_chi2)
     formal = source.fit.covariance
     empirical = {
@@ -224,11 +250,12 @@ def source_errors(
         formal[1:3, 1:3] / chi2,
         {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
-    total = cov + oot.fit.position_covariance
+    shift = weighting_shift(source, oot, di)
+    total = cov + oot.fit.position_covariance + np.outer(shift, shift)
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
     return SourceErrors(
         position_covariance=total, relative_covariance=total, amplitude_sigma=float(np.sqrt(amp_var)),
-        ratios=ratios, source=name,
+        ratios=ratios, source=name, model_shift=shift,
     )  # fmt: skip
 
 
