@@ -50,7 +50,7 @@ from vet_diffimg.diffimage import (
     pointing_regressors,
     usable_cadences,
 )
-from vet_diffimg.noise import pointing_response
+from vet_diffimg.noise import noise_patterns, pointing_response
 from vet_diffimg.localize import SourceErrors, SourceFit, fit_difference, fit_oot, fit_transits, source_errors
 from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
@@ -277,6 +277,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         np.asarray(stamp.flux[oot_cadences][:, valid], dtype=float), aperture, rows.astype(float),
         cols.astype(float), stamp.cadence_seconds / 86400.0,
     )  # fmt: skip
+    patterns = noise_patterns(response, rows.astype(float), cols.astype(float))
     di = build_difference_image(
         stamp,
         valid,
@@ -285,7 +286,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         nulls,
         baseline=model,
         regressors=chosen,
-        response=response,
+        response=patterns,
         **common,
     )
     di = attrs.evolve(di, snr_gain=gain)
@@ -346,8 +347,7 @@ def _source_metrics(stamp: Stamp, m: DiffImageMeasurement) -> tuple[dict[str, An
     cov = m.errors.position_covariance
     loc = Localization.from_pixel(stamp, row, col, cov, method=METHOD, label=stamp.label, epochs=m.epochs)
     _, jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
-    # from the star refitted with the difference fit's weights: the PSF-model error cancels on target
-    d_oot = jac @ (m.source.position - m.oot.position - m.errors.model_shift)
+    d_oot = jac @ (m.source.position - m.oot.position)
     cov_oot = jac @ m.errors.relative_covariance @ jac.T
     metrics = {
         "fit_amplitude_snr": m.source.fit.amplitude / m.errors.amplitude_sigma,
@@ -364,7 +364,7 @@ def _source_metrics(stamp: Stamp, m: DiffImageMeasurement) -> tuple[dict[str, An
         "confusion_radius_arcsec": loc.confusion_radius_arcsec(CONFUSION_NSIGMA),
         "offset_from_oot_arcsec": float(np.hypot(*d_oot)),
         "offset_from_oot_sigma": mahalanobis(d_oot, cov_oot),
-        "psf_model_shift_pixels": float(np.hypot(*m.errors.model_shift)),
+        "model_shift_pixels": float(np.hypot(*m.errors.model_shift)),
         "fit_error_scale_null": _sqrt_or_none(m.errors.ratios.get("null")),
         "fit_error_scale_bootstrap": _sqrt_or_none(m.errors.ratios.get("bootstrap")),
         "fit_error_scale_chi2": _sqrt_or_none(m.errors.ratios.get("chi2")),

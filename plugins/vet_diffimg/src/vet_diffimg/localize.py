@@ -28,13 +28,12 @@ scaled by its reduced χ² (how badly the model describes the real PSF), is adde
 the source's position relative to the star, and through the star to the
 catalogue, is no better known than the star's position in the same model.
 
-PSF-model error: no model describes the real PSF exactly, and the position a
-fit returns then depends on how the pixels are weighted.  The difference fit
-weighs pixels by the difference image's noise, the OOT fit by the OOT image's,
-so their model errors do not cancel.  :func:`weighting_shift` refits the OOT
-image with the difference fit's weights: the star moves by δ, which is the
-bias an on-target source would show.  δδᵀ is added to the covariance, and the
-source's offset from the star is measured from the star refitted that way.
+Model error: neither the PSF model nor the noise model is exact, and the
+position a fit returns then depends on how the pixels are weighted.
+:func:`weighting_shift` refits the difference image with each pixel's own
+noise instead of the correlated noise model; the source moves by δ, and δδᵀ
+is added to the covariance (a data-driven estimate of what the models leave
+out, largest where the pointing-jitter pattern and the signal overlap).
 """
 
 from __future__ import annotations
@@ -204,18 +203,16 @@ def bootstrap_covariance(
     return np.atleast_2d(np.cov(shifts, rowvar=False))
 
 
-def weighting_shift(source: SourceFit, oot: SourceFit, di: DifferenceImage) -> np.ndarray:
-    """Shift (row, col) of the star's fitted position when the OOT image is fitted with the difference
-    fit's weighting (its noise model and model floor, scaled to the OOT flux); zeros if that fit fails."""
-    pix = oot.pixels
-    ratio = max(source.fit.amplitude, 0.0) / max(oot.fit.amplitude, 1e-300)
-    whitener = di.noise.whitener(pix, extra_variance=(PSF_MODEL_FLOOR * ratio * di.oot[pix]) ** 2)
-    amplitude, row, col, level = (float(v) for v in oot.fit.params[:4])
+def weighting_shift(source: SourceFit, di: DifferenceImage) -> np.ndarray:
+    """Shift (row, col) of the source when the difference image is refitted with each pixel's own
+    (marginal) noise instead of the correlated noise model; zeros if that fit fails."""
+    pix = source.pixels
+    error = np.hypot(di.sigma[pix], PSF_MODEL_FLOOR * np.abs(di.diff[pix]))
     refit = fit_position(
-        di.rows[pix].astype(float), di.cols[pix].astype(float), di.oot[pix], None, oot.fit.shape,
-        (amplitude, row, col, level), whitener=whitener,
+        di.rows[pix].astype(float), di.cols[pix].astype(float), di.diff[pix], error, source.fit.shape,
+        tuple(float(v) for v in source.fit.params[:4]), bounds_rc=_bounds(di, 1.0), background=False,
     )  # fmt: skip
-    shift = refit.position - oot.position
+    shift = refit.position - source.position
     return shift if refit.success and np.all(np.isfinite(shift)) else np.zeros(2)
 
 
@@ -224,7 +221,7 @@ class SourceErrors:
     """Uncertainties of a difference-image fit: the reported (row, col) covariance of the source,
     that of its offset from the OOT fit, the amplitude's most conservative σ, the variance ratio of
     each estimate (``chi2``: the difference fit's reduced χ²; ``null``, ``bootstrap``) to the
-    unscaled formal one, which estimate set the covariance, and the PSF-model shift δ (row, col)
+    unscaled formal one, which estimate set the covariance, and the model-error shift δ (row, col)
     of :func:`weighting_shift`."""
 
     position_covariance: np.ndarray
@@ -239,7 +236,7 @@ def source_errors(
     source: SourceFit, oot: SourceFit, di: DifferenceImage, n_boot: int, rng: np.random.Generator
 ) -> SourceErrors:
     """Formal, null and bootstrap covariances of ``source`` combined conservatively, plus the
-    OOT fit's and the PSF-model term δδᵀ (see the module docstring)."""
+    OOT fit's and the model-error term δδᵀ (see the module docstring)."""
     chi2 = max(1.0, source.fit.reduced_chi2)
     formal = source.fit.covariance
     empirical = {
@@ -250,7 +247,7 @@ def source_errors(
         formal[1:3, 1:3] / chi2,
         {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
-    shift = weighting_shift(source, oot, di)
+    shift = weighting_shift(source, di)
     total = cov + oot.fit.position_covariance + np.outer(shift, shift)
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
     return SourceErrors(

@@ -39,8 +39,10 @@ out-of-transit cadences of the sector, on the measured centroid (high-passed,
 so only the jitter drives it; with cross terms against the slow drift, which
 moves the star across the pixel grid and changes the pattern), as
 pixel-level decorrelation does (Deming et al. 2015; Luger et al. 2016, AJ 152,
-100).  The null images then only set the amplitude of that pattern: U = G L
-with L Lᵀ the covariance of their projections onto G.
+100).  A residual sky level and its gradient (an imperfect background estimate,
+scattered light) join these patterns (:func:`noise_patterns`).  The null
+images then only set the amplitudes: U = G L with L Lᵀ the covariance of
+their projections onto G.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-__all__ = ["HIGH_PASS_DAYS", "MAX_MODES", "NULLS_PER_MODE", "NoiseModel", "estimate_noise", "pointing_response"]
+__all__ = ["HIGH_PASS_DAYS", "MAX_MODES", "NULLS_PER_MODE", "NoiseModel", "estimate_noise", "noise_patterns", "pointing_response"]
 
 #: Correlated modes kept at most: two for the first-order pointing response, one more for the
 #: second order or a background error.
@@ -143,6 +145,16 @@ def pointing_response(
     pixels = flux - _running_mean(flux, width)
     coef = np.linalg.lstsq(design, pixels, rcond=None)[0]  # (k, m)
     return np.asarray(coef.T)
+
+
+def noise_patterns(response: np.ndarray | None, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The patterns of correlated noise, most important first: the first-order pointing response,
+    a residual sky level and its gradients across the stamp (an imperfect background estimate,
+    scattered light), then the pointing response's drift terms."""
+    sky = np.column_stack([np.ones(rows.size), rows - rows.mean(), cols - cols.mean()])
+    if response is None:
+        return sky
+    return np.column_stack([response[:, :2], sky, response[:, 2:]])
 
 
 def estimate_noise(
