@@ -33,7 +33,10 @@ position a fit returns then depends on how the pixels are weighted.
 :func:`weighting_shift` refits the difference image with each pixel's own
 noise instead of the correlated noise model; the source moves by δ, and δδᵀ
 is added to the covariance (a data-driven estimate of what the models leave
-out, largest where the pointing-jitter pattern and the signal overlap).
+out).  A shift of several σ means the position rests on the noise model: it
+happens where the pointing-jitter pattern is much stronger than the signal
+and the source sits on or next to the bright star, whose position offset looks
+like the jitter pattern itself; the check then gives no verdict.
 """
 
 from __future__ import annotations
@@ -63,10 +66,21 @@ __all__ = [
 
 @attrs.frozen(eq=False)
 class SourceFit:
-    """A PSF fit on ``pixels`` (indices into the valid-pixel arrays of a :class:`DifferenceImage`)."""
+    """A PSF fit on ``pixels`` (indices into the valid-pixel arrays of a :class:`DifferenceImage`);
+    for a difference fit, ``star_chi2`` is the χ² of the same data and weights with the source held at
+    the star's out-of-transit position (amplitude free)."""
 
     fit: PSFFit
     pixels: np.ndarray
+    star_chi2: float | None = None
+
+    @property
+    def star_exclusion(self) -> float | None:
+        """√(χ²_star − χ²_best): how strongly the data reject the star as the source, in σ of a
+        likelihood-ratio test (no linearisation, unlike the covariance)."""
+        if self.star_chi2 is None:
+            return None
+        return float(np.sqrt(max(self.star_chi2 - self.fit.chi2, 0.0)))
 
     @property
     def position(self) -> np.ndarray:
@@ -142,6 +156,13 @@ def fit_oot(
     return SourceFit(fit=fit, pixels=pixels)
 
 
+def _star_gradient(oot: SourceFit, rows: np.ndarray, cols: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+    """The OOT fit's model star, differentiated in row and column (e⁻/s per pixel of shift), (m, 2)."""
+    amplitude, row, col = (float(v) for v in oot.fit.params[:3])
+    grid = oot.fit.shape.pixels(rows, cols, row + np.array([eps, -eps, 0.0, 0.0]), col + np.array([0.0, 0.0, eps, -eps]))
+    return amplitude * np.column_stack([grid[0] - grid[1], grid[2] - grid[3]]) / (2 * eps)
+
+
 def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tuple[SourceFit, float]:
     """Fit the difference image with the OOT fit's PSF shape; also returns the matched-filter SNR of the
     start position.
@@ -155,14 +176,18 @@ def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tup
     """
     shape = oot.fit.shape
     rows, cols = di.rows.astype(float), di.cols.astype(float)
-    r0, c0, amplitude, snr = matched_filter_peak(rows, cols, di.diff, None, shape, whitener=di.noise.whitener())
+    noise = di.noise.with_gradient(_star_gradient(oot, rows, cols))
+    r0, c0, amplitude, snr = matched_filter_peak(rows, cols, di.diff, None, shape, whitener=noise.whitener())
     pixels = _window(di, (r0, c0), radius)
-    whitener = di.noise.whitener(pixels, extra_variance=(PSF_MODEL_FLOOR * di.diff[pixels]) ** 2)
+    whitener = noise.whitener(pixels, extra_variance=(PSF_MODEL_FLOOR * di.diff[pixels]) ** 2)
     fit = fit_position(
         rows[pixels], cols[pixels], di.diff[pixels], None, shape, (amplitude, r0, c0, 0.0),
         bounds_rc=_bounds(di, 1.0), background=False, whitener=whitener,
     )  # fmt: skip
-    return SourceFit(fit=fit, pixels=pixels), snr
+    at_star = whitener @ shape.pixels(rows[pixels], cols[pixels], *oot.position)
+    data = whitener @ di.diff[pixels]
+    star_chi2 = float(data @ data - (at_star @ data) ** 2 / max(float(at_star @ at_star), 1e-300))
+    return SourceFit(fit=fit, pixels=pixels, star_chi2=star_chi2), snr
 
 
 def fit_transits(source: SourceFit, di: DifferenceImage) -> list[PSFFit]:
@@ -222,7 +247,7 @@ class SourceErrors:
     that of its offset from the OOT fit, the amplitude's most conservative σ, the variance ratio of
     each estimate (``chi2``: the difference fit's reduced χ²; ``null``, ``bootstrap``) to the
     unscaled formal one, which estimate set the covariance, and the model-error shift δ (row, col)
-    of :func:`weighting_shift`."""
+    of :func:`weighting_shift` with its size in units of the covariance without it."""
 
     position_covariance: np.ndarray
     relative_covariance: np.ndarray
@@ -230,6 +255,7 @@ class SourceErrors:
     ratios: dict[str, float]
     source: str
     model_shift: np.ndarray = attrs.field(factory=lambda: np.zeros(2))
+    model_shift_sigma: float = 0.0
 
 
 def source_errors(
@@ -248,11 +274,13 @@ def source_errors(
         {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
     shift = weighting_shift(source, di)
-    total = cov + oot.fit.position_covariance + np.outer(shift, shift)
+    base = cov + oot.fit.position_covariance
+    total = base + np.outer(shift, shift)
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
     return SourceErrors(
         position_covariance=total, relative_covariance=total, amplitude_sigma=float(np.sqrt(amp_var)),
         ratios=ratios, source=name, model_shift=shift,
+        model_shift_sigma=float(np.sqrt(max(float(shift @ np.linalg.solve(base, shift)), 0.0))),
     )  # fmt: skip
 
 

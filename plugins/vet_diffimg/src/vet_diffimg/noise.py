@@ -64,12 +64,14 @@ HIGH_PASS_DAYS = 0.5
 
 @attrs.frozen(eq=False)
 class NoiseModel:
-    """C = S (diag ψ + U Uᵀ) S over the valid pixels: ``sigma`` (m,) the propagated noise,
-    ``psi`` (m,) the diagonal excess (≥ 1), ``modes`` (m, k) the correlated part in units of σ."""
+    """C = S (diag ψ + U Uᵀ) S over the valid pixels: ``sigma`` (m,) the noise scale,
+    ``psi`` (m,) the diagonal excess (≥ 1), ``modes`` (m, k) the correlated part in units of σ;
+    ``pointing`` (m, 2), when measured, the part of the modes due to first-order pointing jitter."""
 
     sigma: np.ndarray
     psi: np.ndarray
     modes: np.ndarray
+    pointing: np.ndarray | None = None
 
     @property
     def n_modes(self) -> int:
@@ -79,6 +81,21 @@ class NoiseModel:
     def marginal_sigma(self) -> np.ndarray:
         """Each pixel's own standard deviation, √C_pp."""
         return self.sigma * np.sqrt(self.psi + np.sum(self.modes**2, axis=1))
+
+    def with_gradient(self, gradient: np.ndarray) -> NoiseModel:
+        """The model with the jitter's variance also along ``gradient`` (m, 2), a PSF model's change
+        per pixel of shift (e⁻/s per pixel).
+
+        A fit whose model gradient differs from the measured response to the
+        pointing would otherwise draw a position from that difference alone.
+        The added modes are the model gradient's best match to the measured
+        first-order pointing modes, so they carry the same jitter amplitude.
+        """
+        if self.pointing is None:
+            return self
+        scaled = gradient / self.sigma[:, None]
+        match = np.linalg.lstsq(scaled, self.pointing, rcond=None)[0]  # (2, 2)
+        return attrs.evolve(self, modes=np.column_stack([self.modes, scaled @ match]))
 
     def covariance(self, pixels: np.ndarray | None = None) -> np.ndarray:
         """C restricted to ``pixels`` (all valid pixels by default)."""
@@ -178,7 +195,12 @@ def estimate_noise(
         vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
         modes = basis @ (vecs * np.sqrt(np.clip(vals, 0.0, None))[None, :])
         psi = np.maximum(np.mean((z - (basis @ amplitude).T) ** 2, axis=0), 1.0)
-        return NoiseModel(sigma=sigma, psi=psi, modes=modes)
+        pointing = None
+        if k >= 2:  # the first-order jitter: the first two patterns with their own amplitudes
+            block = amplitude[:2] @ amplitude[:2].T / n_null
+            vals2, vecs2 = np.linalg.eigh(0.5 * (block + block.T))
+            pointing = basis[:, :2] @ (vecs2 * np.sqrt(np.clip(vals2, 0.0, None))[None, :])
+        return NoiseModel(sigma=sigma, psi=psi, modes=modes, pointing=pointing)
     # modes of the correlation matrix: pixels with more white noise than others do not pose as modes
     rms = np.sqrt(np.maximum(total, 1e-300))
     _, sv, vt = np.linalg.svd(z / (rms * np.sqrt(n_null)), full_matrices=False)
