@@ -48,6 +48,7 @@ import attrs
 import numpy as np
 
 from vet_diffimg.diffimage import DifferenceImage
+from vet_diffimg.noise import NoiseModel
 from vet_diffimg.psf import PSFFit, PSFShape, fit_position, fit_shape, matched_filter_peak
 
 __all__ = [
@@ -73,6 +74,7 @@ class SourceFit:
     fit: PSFFit
     pixels: np.ndarray
     star_chi2: float | None = None
+    noise: NoiseModel | None = None
 
     @property
     def star_exclusion(self) -> float | None:
@@ -187,21 +189,34 @@ def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tup
     at_star = whitener @ shape.pixels(rows[pixels], cols[pixels], *oot.position)
     data = whitener @ di.diff[pixels]
     star_chi2 = float(data @ data - (at_star @ data) ** 2 / max(float(at_star @ at_star), 1e-300))
-    return SourceFit(fit=fit, pixels=pixels, star_chi2=star_chi2), snr
+    return SourceFit(fit=fit, pixels=pixels, star_chi2=star_chi2, noise=noise), snr
 
 
 def fit_transits(source: SourceFit, di: DifferenceImage) -> list[PSFFit]:
-    """The same fit on each transit's own difference image, started from the combined fit."""
+    """The same fit on each transit's own difference image, started from the combined fit.
+
+    Each transit's noise is the combined image's noise model scaled pixel by pixel
+    by the ratio of that transit's white noise to the combined one (the pointing
+    jitter of one transit is as much larger as its photon noise), else its
+    propagated scatter.
+    """
     pix = source.pixels
     rows, cols = di.rows[pix].astype(float), di.cols[pix].astype(float)
-    sigmas = np.sqrt(di.per_transit.var[:, pix])
+    per = di.per_transit
     amplitude, row, col, level = (float(v) for v in source.fit.params[:4])
     start = (amplitude, row, col, level)
+    if source.noise is not None and per.white_var is not None and source.noise.n_modes:
+        combined = source.noise.whitener(pix)
+        ratio = np.sqrt(per.white_var[:, pix]) / source.noise.sigma[pix]  # (K, n)
+        weights = [(combined / r[None, :], None) for r in ratio]
+    else:
+        weights = [(None, np.sqrt(v[pix])) for v in per.var]
     return [
         fit_position(
-            rows, cols, d[pix], s, source.fit.shape, start, bounds_rc=_bounds(di, 1.0), background=False
+            rows, cols, d[pix], error, source.fit.shape, start, bounds_rc=_bounds(di, 1.0), background=False,
+            whitener=whitener,
         )
-        for d, s in zip(di.per_transit.diff, sigmas, strict=True)
+        for d, (whitener, error) in zip(per.diff, weights, strict=True)
     ]
 
 
