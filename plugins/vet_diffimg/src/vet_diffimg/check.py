@@ -146,10 +146,6 @@ FLAGS: dict[str, str] = {
     "bound, and it may lie off the stamp.",
     "POOR_LOCALIZATION": "The source position is too uncertain (3σ confusion radius above "
     "max_confusion_radius_pixels) to tell the target from its neighbours.",
-    "WEIGHTING_UNSTABLE": "The source lies within JITTER_DEGENERATE_WIDTHS PSF widths of the star, where a "
-    "position offset looks like the pointing-jitter pattern, and moves by sigma_threshold σ or more when the "
-    "difference image is refitted with per-pixel weights instead of the correlated noise model: the position "
-    "rests on that model, so it is not a localization.",
     "OFFSETS_DISAGREE": "The source is excluded from the catalogue position but not from the fitted "
     "out-of-transit position (a WCS error, or a blend pulling that fit): no verdict.",
     "OFF_TARGET": "The transit source is excluded from the target, from both its catalogue and its fitted "
@@ -159,11 +155,7 @@ FLAGS: dict[str, str] = {
 #: Outcomes where the fitted position is not a localization of the transit source (a noise peak,
 #: a brightening, or a bound at the stamp edge): no ``localization`` is returned, so target-level
 #: checks never combine them; the fitted position stays in the metrics for diagnosis.
-UNPLACED = frozenset({"DEPTH_NOT_DETECTED", "NEGATIVE_DEPTH", "SOURCE_AT_EDGE", "WEIGHTING_UNSTABLE"})
-
-#: Within this many PSF core widths (σ) of the fitted star, a source's offset is nearly the star's
-#: gradient, i.e. the pattern of pointing jitter: there the position must not depend on the noise model.
-JITTER_DEGENERATE_WIDTHS = 2.0
+UNPLACED = frozenset({"DEPTH_NOT_DETECTED", "NEGATIVE_DEPTH", "SOURCE_AT_EDGE"})
 
 #: Reduced χ² above which a PSF fit is flagged as poor.
 POOR_FIT_CHI2 = 10.0
@@ -371,13 +363,10 @@ def _source_metrics(stamp: Stamp, m: DiffImageMeasurement) -> tuple[dict[str, An
         "source_position_sigma_arcsec": loc.sigma_arcsec,
         "confusion_radius_arcsec": loc.confusion_radius_arcsec(CONFUSION_NSIGMA),
         "offset_from_oot_arcsec": float(np.hypot(*d_oot)),
-        "offset_from_oot_pixels": float(np.hypot(*(m.source.position - m.oot.position))),
         "offset_from_oot_sigma": mahalanobis(d_oot, cov_oot),
-        "model_shift_pixels": float(np.hypot(*m.errors.model_shift)),
-        "model_shift_sigma": m.errors.model_shift_sigma,
         # the likelihood-ratio test of the star as the source, with the errors' empirical scale
-        "star_exclusion_sigma": float(m.source.star_exclusion or 0.0)
-        / math.sqrt(max([1.0, *m.errors.ratios.values()])),
+        "star_exclusion_sigma": m.errors.star_exclusion,
+        "covariance_scale_likelihood": m.errors.likelihood_scale,
         "fit_error_scale_null": _sqrt_or_none(m.errors.ratios.get("null")),
         "fit_error_scale_bootstrap": _sqrt_or_none(m.errors.ratios.get("bootstrap")),
         "fit_error_scale_chi2": _sqrt_or_none(m.errors.ratios.get("chi2")),
@@ -433,13 +422,6 @@ def decide(
             Status.INCONCLUSIVE, (*flags, "SOURCE_AT_EDGE"),
             f"fitted source at the stamp edge ({metrics['source_row']:.2f}, "
             f"{metrics['source_col']:.2f}): {where}",
-        )  # fmt: skip
-    near_star = metrics["offset_from_oot_pixels"] <= JITTER_DEGENERATE_WIDTHS * metrics["psf_sigma_pixels"]
-    if near_star and metrics["model_shift_sigma"] >= p.sigma_threshold:
-        return Decision(
-            Status.INCONCLUSIVE, (*flags, "WEIGHTING_UNSTABLE"),
-            f"the position moves by {metrics['model_shift_pixels']:.2f} px "
-            f"({metrics['model_shift_sigma']:.1f}σ) with per-pixel weights: {where}",
         )  # fmt: skip
     verdict, reason = localization_verdict(
         loc, sigma_threshold=p.sigma_threshold, offset_floor_arcsec=p.min_offset_arcsec,

@@ -28,15 +28,17 @@ scaled by its reduced χ² (how badly the model describes the real PSF), is adde
 the source's position relative to the star, and through the star to the
 catalogue, is no better known than the star's position in the same model.
 
-Model error: neither the PSF model nor the noise model is exact, and the
-position a fit returns then depends on how the pixels are weighted.
-:func:`weighting_shift` refits the difference image with each pixel's own
-noise instead of the correlated noise model; the source moves by δ, and δδᵀ
-is added to the covariance (a data-driven estimate of what the models leave
-out).  A shift of several σ means the position rests on the noise model: it
-happens where the pointing-jitter pattern is much stronger than the signal
-and the source sits on or next to the bright star, whose position offset looks
-like the jitter pattern itself; the check then gives no verdict.
+Near a bright star a source's offset looks like the star's own gradient, which
+is also the pattern of pointing jitter; the fit's noise model therefore carries
+the jitter's variance along the model star's gradient too
+(:meth:`vet_diffimg.noise.NoiseModel.with_gradient`), so that a PSF model whose
+gradient differs slightly from the measured response cannot draw a position
+from that difference.  And the position's covariance is a linearisation: to
+call a source off target, :attr:`SourceFit.star_exclusion` also tests the star
+itself as the source by the likelihood ratio of the two fits, and the
+covariance is enlarged when it would put the star further out than that test
+does (where the likelihood is far from Gaussian, as when the signal is weak
+against the jitter pattern).
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ __all__ = [
     "fit_oot",
     "fit_transits",
     "null_covariance",
+    "hotelling_factor",
     "source_errors",
-    "weighting_shift",
+    "star_exclusion_sigma",
 ]
 
 
@@ -243,41 +246,29 @@ def bootstrap_covariance(
     return np.atleast_2d(np.cov(shifts, rowvar=False))
 
 
-def weighting_shift(source: SourceFit, di: DifferenceImage) -> np.ndarray:
-    """Shift (row, col) of the source when the difference image is refitted with each pixel's own
-    (marginal) noise instead of the correlated noise model; zeros if that fit fails."""
-    pix = source.pixels
-    error = np.hypot(di.sigma[pix], PSF_MODEL_FLOOR * np.abs(di.diff[pix]))
-    refit = fit_position(
-        di.rows[pix].astype(float), di.cols[pix].astype(float), di.diff[pix], error, source.fit.shape,
-        tuple(float(v) for v in source.fit.params[:4]), bounds_rc=_bounds(di, 1.0), background=False,
-    )  # fmt: skip
-    shift = refit.position - source.position
-    return shift if refit.success and np.all(np.isfinite(shift)) else np.zeros(2)
-
-
 @attrs.frozen(eq=False)
 class SourceErrors:
     """Uncertainties of a difference-image fit: the reported (row, col) covariance of the source,
     that of its offset from the OOT fit, the amplitude's most conservative σ, the variance ratio of
     each estimate (``chi2``: the difference fit's reduced χ²; ``null``, ``bootstrap``) to the
-    unscaled formal one, which estimate set the covariance, and the model-error shift δ (row, col)
-    of :func:`weighting_shift` with its size in units of the covariance without it."""
+    unscaled formal one, which estimate set the covariance, the likelihood-ratio rejection of the
+    star (σ, :func:`star_exclusion_sigma`) and the factor by which the covariance was enlarged so
+    that the star lies no further out in it than that test puts it."""
 
     position_covariance: np.ndarray
     relative_covariance: np.ndarray
     amplitude_sigma: float
     ratios: dict[str, float]
     source: str
-    model_shift: np.ndarray = attrs.field(factory=lambda: np.zeros(2))
-    model_shift_sigma: float = 0.0
+    star_exclusion: float = 0.0
+    likelihood_scale: float = 1.0
 
 
 def source_errors(
     source: SourceFit, oot: SourceFit, di: DifferenceImage, n_boot: int, rng: np.random.Generator
 ) -> SourceErrors:
     """Formal, null and bootstrap covariances of ``source`` combined conservatively, plus the
-    OOT fit's and the model-error term δδᵀ (see the module docstring)."""
+    OOT fit's (see the module docstring)."""
     chi2 = max(1.0, source.fit.reduced_chi2)
     formal = source.fit.covariance
     empirical = {
@@ -288,15 +279,42 @@ def source_errors(
         formal[1:3, 1:3] / chi2,
         {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
-    shift = weighting_shift(source, di)
-    base = cov + oot.fit.position_covariance
-    total = base + np.outer(shift, shift)
+    if name == "null":  # a covariance estimated from J null images: Hotelling's small-sample widening
+        cov = cov * hotelling_factor(di.n_null)
+    total = cov + oot.fit.position_covariance
+    exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None)
+    offset = source.position - oot.position
+    linear = float(np.sqrt(max(float(offset @ np.linalg.solve(total, offset)), 0.0)))
+    likelihood_scale = (linear / max(exclusion, 1.0)) ** 2 if linear > max(exclusion, 1.0) else 1.0
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
+    total = total * likelihood_scale
     return SourceErrors(
         position_covariance=total, relative_covariance=total, amplitude_sigma=float(np.sqrt(amp_var)),
-        ratios=ratios, source=name, model_shift=shift,
-        model_shift_sigma=float(np.sqrt(max(float(shift @ np.linalg.solve(base, shift)), 0.0))),
+        ratios=ratios, source=name, star_exclusion=exclusion, likelihood_scale=likelihood_scale,
     )  # fmt: skip
+
+
+def star_exclusion_sigma(source: SourceFit, ratios: Mapping[str, float], n_null: int | None = None) -> float:
+    """:attr:`SourceFit.star_exclusion` in units of the empirically scaled errors (the largest
+    variance ratio of :func:`conservative_covariance`, widened by :func:`hotelling_factor` when
+    ``n_null`` null images set it); 0 without a likelihood ratio."""
+    scale = max([1.0, *ratios.values()]) * (1.0 if n_null is None else hotelling_factor(n_null))
+    return float(source.star_exclusion or 0.0) / float(np.sqrt(scale))
+
+
+def hotelling_factor(n: int, nsigma: float = 3.0) -> float:
+    """Variance factor for a 2-D covariance estimated from ``n`` samples: the ratio of Hotelling's
+    T² quantile (Hotelling 1931, Ann. Math. Stat. 2, 360) to the χ²₂ quantile at the tail
+    probability of a 2-D ``nsigma`` Mahalanobis distance, exp(−nsigma²/2).
+
+    With F(2, ν) in closed form, T²(α) = (n − 1)(α^(−2/(n−2)) − 1); for n = 14 at 3σ the factor is
+    1.6, for 100 it is 1.06, and it tends to 1.
+    """
+    if n <= 3:
+        return math.inf
+    alpha = math.exp(-0.5 * nsigma * nsigma)
+    t2 = (n - 1) * (alpha ** (-2.0 / (n - 2)) - 1.0)
+    return max(1.0, t2 / (nsigma * nsigma))
 
 
 def conservative_covariance(
