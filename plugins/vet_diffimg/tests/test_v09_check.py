@@ -124,8 +124,9 @@ def test_null_images_correct_formal_errors_under_jitter():
     _, results = _runs(30, snr=200.0, jitter_pix=0.02)
     located = [r for r in results if r.localization is not None]
     assert len(located) >= 27
-    # the formal position errors are several times too small: the null images say so ...
-    assert np.median([r.metrics["fit_error_scale_null"] for r in located]) > 2.0
+    # the correlated noise model (vet_diffimg.noise) carries most of the jitter: the formal errors are
+    # too small by less than the diagonal model's factor of > 2, and the null images measure the rest ...
+    assert 1.1 < np.median([r.metrics["fit_error_scale_null"] for r in located]) < 2.0
     # ... and with the corrected covariance the true (on-target) position is covered
     assert np.mean([r.localization.offset_sigma < 3.0 for r in located]) >= 0.95
     assert not any(r.status is Status.FAIL for r in results)
@@ -203,7 +204,7 @@ def test_result_contents_and_epochs():
     assert all(e.label.startswith(f"{case.stamp.label} E") for e in loc.epochs)
     assert np.all(np.linalg.eigvalsh(loc.covariance_arcsec2) > 0)
     # the reported covariance is never smaller than the formal one
-    assert m["covariance_source"] in {"formal", "null", "bootstrap"}
+    assert m["covariance_source"] in {"formal", "chi2", "null", "bootstrap"}
     # plot data are JSON-ready once NaNs are mapped, and the figure draws from them alone
     from vetcore.serialize import jsonable
 

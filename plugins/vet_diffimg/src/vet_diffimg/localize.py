@@ -252,8 +252,9 @@ class SourceErrors:
     that of its offset from the OOT fit, the amplitude's most conservative σ, the variance ratio of
     each estimate (``chi2``: the difference fit's reduced χ²; ``null``, ``bootstrap``) to the
     unscaled formal one, which estimate set the covariance, the likelihood-ratio rejection of the
-    star (σ, :func:`star_exclusion_sigma`) and the factor by which the covariance was enlarged so
-    that the star lies no further out in it than that test puts it."""
+    star (σ, :func:`star_exclusion_sigma`, with the small-sample widening when null images set the
+    scale) and the factor by which the covariance was enlarged so that the star lies no further out
+    in it than that test (without the widening) puts it."""
 
     position_covariance: np.ndarray
     relative_covariance: np.ndarray
@@ -279,13 +280,13 @@ def source_errors(
         formal[1:3, 1:3] / chi2,
         {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
-    if name == "null":  # a covariance estimated from J null images: Hotelling's small-sample widening
-        cov = cov * hotelling_factor(di.n_null)
     total = cov + oot.fit.position_covariance
-    exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None)
     offset = source.position - oot.position
     linear = float(np.sqrt(max(float(offset @ np.linalg.solve(total, offset)), 0.0)))
-    likelihood_scale = (linear / max(exclusion, 1.0)) ** 2 if linear > max(exclusion, 1.0) else 1.0
+    plain = star_exclusion_sigma(source, ratios)
+    likelihood_scale = (linear / max(plain, 1.0)) ** 2 if linear > max(plain, 1.0) else 1.0
+    # the test that may call the source off target also allows for the few null images behind the scale
+    exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None)
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
     total = total * likelihood_scale
     return SourceErrors(
