@@ -36,6 +36,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and value.size:  # whole array at once: NaN/±inf become None
+            finite = np.isfinite(value)
+            return value.tolist() if finite.all() else np.where(finite, value, None).tolist()
+        if value.dtype.kind in "biu":
+            return value.tolist()
         return jsonable(value.tolist())
     if isinstance(value, Localization):
         return localization_to_dict(value)
