@@ -144,6 +144,10 @@ def test_jsonable_arrays():
     assert [type(v) for v in converted[0]] == [float, type(None)]  # Python floats, not numpy scalars
     with pytest.raises(TypeError, match="cannot serialise complex"):
         jsonable(np.array([1 + 2j]))
+    # lists and tuples of Python floats, and of mixed numbers
+    assert jsonable((0.5, float("nan"), -float("inf"))) == [0.5, None, None]
+    assert jsonable([0.5, np.float32(np.nan), 2, np.int64(3)]) == [0.5, None, 2, 3]
+    assert [type(v) for v in jsonable([np.float64(1.5), 2.5])] == [float, float]
 
 
 def test_save_writes_report_json(report, tmp_path):

@@ -48,6 +48,8 @@ def jsonable(value: Any) -> Any:
         return result_to_dict(value)
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and all(type(v) is float for v in value):  # a numeric series
+        return [v if math.isfinite(v) else None for v in value]
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         return [jsonable(v) for v in items]
