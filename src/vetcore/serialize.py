@@ -38,7 +38,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "f" and value.size:  # whole array at once: NaN/±inf become None
             finite = np.isfinite(value)
-            return value.tolist() if finite.all() else np.where(finite, value, None).tolist()
+            if finite.all():
+                return value.tolist()
+            values = value.astype(object)
+            values[~finite] = None
+            return values.tolist()
         if value.dtype.kind in "biu":
             return value.tolist()
         return jsonable(value.tolist())
