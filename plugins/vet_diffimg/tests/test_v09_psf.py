@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vet_diffimg.localize import conservative_covariance
-from vet_diffimg.psf import PSFShape, fit_position, fit_shape, matched_filter_peak
+from vet_diffimg.psf import PSFShape, _grid_pixels, fit_position, fit_shape, matched_filter_peak
 
 ROWS, COLS = (a.ravel().astype(float) for a in np.mgrid[:11, :10])
 SHAPE = PSFShape(sigma_row=0.8, sigma_col=1.0, rho=0.2, halo_fraction=0.3, halo_scale=3.0)
@@ -97,6 +97,17 @@ def test_matched_filter_finds_the_source_anywhere_and_ignores_a_hot_pixel():
     assert (row, col) == pytest.approx((2.4, 7.2), abs=0.5)
     assert amp > 0
     assert snr > 20
+
+
+@pytest.mark.parametrize("step", [0.5, 1.0, 0.3])
+def test_grid_rendering_equals_rendering_each_position(step):
+    keep = np.random.default_rng(5).random(ROWS.size) > 0.15  # a stamp with missing pixels
+    rows, cols = ROWS[keep] + 40.0, COLS[keep] + 700.0
+    grid_r = np.arange(rows.min(), rows.max() + step / 2, step)
+    grid_c = np.arange(cols.min(), cols.max() + step / 2, step)
+    gr, gc = (g.ravel() for g in np.meshgrid(grid_r, grid_c, indexing="ij"))
+    direct = SHAPE.pixels(rows, cols, gr, gc)
+    np.testing.assert_allclose(_grid_pixels(SHAPE, rows, cols, grid_r, grid_c), direct, rtol=1e-12, atol=0)
 
 
 def test_conservative_covariance_encloses_every_estimate():

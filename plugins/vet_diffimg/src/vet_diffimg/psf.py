@@ -267,13 +267,35 @@ def matched_filter_peak(
     :func:`fit_position` (unlike the brightest pixel, it is not fooled by one
     noisy pixel).
     """
+    rows, cols = rows.astype(float), cols.astype(float)
     grid_r = np.arange(rows.min(), rows.max() + step / 2, step)
     grid_c = np.arange(cols.min(), cols.max() + step / 2, step)
     gr, gc = (g.ravel() for g in np.meshgrid(grid_r, grid_c, indexing="ij"))
-    psf = shape.pixels(rows.astype(float), cols.astype(float), gr, gc)  # (g, n)
+    psf = _grid_pixels(shape, rows, cols, grid_r, grid_c)  # (g, n)
     w = 1.0 / error**2
     num = psf @ (w * data)
     den = (psf**2) @ w
     snr = num / np.sqrt(den)
     i = int(np.nanargmax(snr))
     return float(gr[i]), float(gc[i]), float(num[i] / den[i]), float(snr[i])
+
+
+def _grid_pixels(
+    shape: PSFShape, rows: np.ndarray, cols: np.ndarray, grid_r: np.ndarray, grid_c: np.ndarray
+) -> np.ndarray:
+    """``shape.pixels`` at every position of the grid ``grid_r`` × ``grid_c`` (row-major): (g, n).
+
+    The model depends only on a pixel's offset from the position, and on a grid
+    whose step divides the pixel (0.5 px) few distinct offsets recur: each
+    distinct (row offset, column offset) is rendered once and gathered, unless
+    that would render more than the direct evaluation.
+    """
+    d_r, i_r = np.unique(rows[None, :] - grid_r[:, None], return_inverse=True)
+    d_c, i_c = np.unique(cols[None, :] - grid_c[:, None], return_inverse=True)
+    if d_r.size * d_c.size >= grid_r.size * grid_c.size * rows.size:
+        gr, gc = (g.ravel() for g in np.meshgrid(grid_r, grid_c, indexing="ij"))
+        return shape.pixels(rows, cols, gr, gc)
+    table = shape.pixels(np.repeat(d_r, d_c.size), np.tile(d_c, d_r.size), 0.0, 0.0)
+    table = table.reshape(d_r.size, d_c.size)
+    gathered = table[i_r.reshape(grid_r.size, 1, -1), i_c.reshape(1, grid_c.size, -1)]
+    return gathered.reshape(grid_r.size * grid_c.size, rows.size)
