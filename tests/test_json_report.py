@@ -131,6 +131,25 @@ def test_jsonable_conversions():
         jsonable(object())
 
 
+def test_jsonable_arrays():
+    nested = np.array([[1.5, np.nan], [-np.inf, 2.0]])
+    assert jsonable(nested) == [[1.5, None], [None, 2.0]]
+    assert jsonable(np.array([0.25, np.inf], dtype=np.float32)) == [0.25, None]
+    assert jsonable(np.array(np.nan)) is None and jsonable(np.array(3.0)) == 3.0
+    assert jsonable(np.zeros((2, 0))) == [[], []]
+    assert jsonable(np.array([1, 2], dtype=np.uint8)) == [1, 2]
+    assert jsonable(np.array([True, False])) == [True, False]
+    assert jsonable(np.array(["a", "b"])) == ["a", "b"]
+    converted = jsonable(np.array([[0.5, np.nan]], dtype=np.float32))
+    assert [type(v) for v in converted[0]] == [float, type(None)]  # Python floats, not numpy scalars
+    with pytest.raises(TypeError, match="cannot serialise complex"):
+        jsonable(np.array([1 + 2j]))
+    # lists and tuples of Python floats, and of mixed numbers
+    assert jsonable((0.5, float("nan"), -float("inf"))) == [0.5, None, None]
+    assert jsonable([0.5, np.float32(np.nan), 2, np.int64(3)]) == [0.5, None, 2, 3]
+    assert [type(v) for v in jsonable([np.float64(1.5), 2.5])] == [float, float]
+
+
 def test_save_writes_report_json(report, tmp_path):
     paths = report.save(tmp_path / "out")
     assert paths == [(tmp_path / "out" / "report.json").resolve()]

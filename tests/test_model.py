@@ -74,6 +74,11 @@ def test_good_cadences_and_valid_pixels(stamp_factory):
     np.testing.assert_array_equal(bad, [3, 5, 6])
     valid = stamp.valid_pixels
     assert not valid[0, 0] and valid.sum() == 120
+    # each call returns its own array: changing one leaves the stamp's answer alone
+    stamp.good[:] = False
+    np.testing.assert_array_equal(np.flatnonzero(~stamp.good), [3, 5, 6])
+    # a replaced stamp answers for its own arrays
+    np.testing.assert_array_equal(np.flatnonzero(~stamp.replace(quality_bitmask=0).good), [3])
 
 
 def test_param_coercion():

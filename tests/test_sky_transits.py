@@ -37,6 +37,29 @@ def test_pixel_sky_round_trip_on_rotated_wcs(rotated):
     assert pixel_scale_arcsec(rotated.wcs) == pytest.approx(21.0, rel=1e-12)
 
 
+def test_sky_functions_read_the_celestial_part_of_any_wcs():
+    """As ``WCS.celestial`` (longitude first, other axes dropped), also where it is not a copy."""
+    from astropy.wcs import WCS
+
+    def wcs(ctypes, crval, cdelt):
+        w = WCS(naxis=len(ctypes))
+        w.wcs.ctype, w.wcs.crval, w.wcs.cdelt = ctypes, crval, cdelt
+        w.wcs.crpix, w.wcs.pc = [5.0] * len(ctypes), np.eye(len(ctypes))
+        w.wcs.pc[:2, :2] = [[0.8, -0.6], [0.6, 0.8]]
+        return w
+
+    rows, cols = np.array([0.0, 3.5, 9.0]), np.array([1.0, -2.0, 7.25])
+    for w in (
+        wcs(["RA---TAN", "DEC--TAN"], [308.5, 43.3], [-21 / 3600, 21 / 3600]),
+        wcs(["DEC--TAN", "RA---TAN"], [43.3, 308.5], [21 / 3600, -21 / 3600]),
+        wcs(["RA---TAN", "DEC--TAN", "WAVE"], [308.5, 43.3, 6e-7], [-21 / 3600, 21 / 3600, 1e-9]),
+    ):
+        ra, dec = w.celestial.all_pix2world(cols, rows, 0)
+        np.testing.assert_allclose(pixel_to_sky(w, rows, cols), (ra, dec), rtol=1e-14)
+        np.testing.assert_allclose(sky_to_pixel(w, ra, dec), (rows, cols), atol=1e-9)
+        assert pixel_scale_arcsec(w) == pytest.approx(21.0, rel=1e-12)
+
+
 @pytest.mark.parametrize("dec0", [0.0, 43.36, 80.0, -65.0])
 def test_sky_offset_round_trip_and_small_angle_limit(dec0):
     east, north = np.array([30.0, -120.0, 0.0, 5.0]), np.array([0.0, 45.0, -60.0, 5.0])

@@ -224,6 +224,7 @@ class Stamp:
     aperture_source: str = "pipeline"
     source: str = ""
     meta: Mapping[str, Any] = attrs.field(factory=dict)
+    _good: np.ndarray | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         name = self.source or f"{self.mission} {self.sector}"
@@ -263,12 +264,16 @@ class Stamp:
     # -- cadence selection --------------------------------------------------------
     @property
     def good(self) -> np.ndarray:
-        """Usable cadences: finite time, no flagged quality bit, some finite flux."""
-        ok = np.isfinite(self.time)
-        if self.quality is not None and self.quality_bitmask:
-            ok &= (np.asarray(self.quality).astype(np.int64) & int(self.quality_bitmask)) == 0
-        ok &= np.isfinite(self.flux).any(axis=(1, 2))
-        return ok
+        """Usable cadences: finite time, no flagged quality bit, some finite flux (a new array each
+        time; computed once per stamp, whose arrays are not changed in place)."""
+        ok = self._good
+        if ok is None:
+            ok = np.isfinite(self.time)
+            if self.quality is not None and self.quality_bitmask:
+                ok &= (np.asarray(self.quality).astype(np.int64) & int(self.quality_bitmask)) == 0
+            ok &= np.isfinite(self.flux).any(axis=(1, 2))
+            object.__setattr__(self, "_good", ok)
+        return ok.copy()
 
     @property
     def valid_pixels(self) -> np.ndarray:

@@ -36,6 +36,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and value.size:  # whole array at once: NaN/±inf become None
+            finite = np.isfinite(value)
+            if finite.all():
+                return value.tolist()
+            values = value.astype(object)
+            values[~finite] = None
+            return values.tolist()
+        if value.dtype.kind in "biu":
+            return value.tolist()
         return jsonable(value.tolist())
     if isinstance(value, Localization):
         return localization_to_dict(value)
@@ -43,6 +52,8 @@ def jsonable(value: Any) -> Any:
         return result_to_dict(value)
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and all(type(v) is float for v in value):  # a numeric series
+        return [v if math.isfinite(v) else None for v in value]
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         return [jsonable(v) for v in items]

@@ -64,22 +64,30 @@ __all__ = [
 ]
 
 
+def _celestial(wcs: WCS) -> WCS:
+    """The celestial part of ``wcs`` with longitude first: ``wcs`` itself when it has only those two
+    axes in that order (``WCS.celestial`` would deep-copy it), else ``wcs.celestial``."""
+    if wcs.naxis == 2 and wcs.wcs.lng == 0 and wcs.wcs.lat == 1:
+        return wcs
+    return wcs.celestial
+
+
 def pixel_scale_arcsec(wcs: WCS) -> float:
     """Mean pixel scale (arcsec/pixel) from ``proj_plane_pixel_scales``."""
     from astropy.wcs.utils import proj_plane_pixel_scales
 
-    return float(np.mean(proj_plane_pixel_scales(wcs.celestial)) * ARCSEC_PER_DEG)
+    return float(np.mean(proj_plane_pixel_scales(_celestial(wcs))) * ARCSEC_PER_DEG)
 
 
 def sky_to_pixel(wcs: WCS, ra: Any, dec: Any) -> tuple[np.ndarray, np.ndarray]:
     """(row, col) of ``ra``/``dec`` (deg), 0-based; vectorised."""
-    x, y = wcs.celestial.all_world2pix(np.asarray(ra, float), np.asarray(dec, float), 0)
+    x, y = _celestial(wcs).all_world2pix(np.asarray(ra, float), np.asarray(dec, float), 0)
     return np.asarray(y), np.asarray(x)
 
 
 def pixel_to_sky(wcs: WCS, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]:
     """(ra, dec) in degrees of 0-based (row, col); vectorised."""
-    ra, dec = wcs.celestial.all_pix2world(np.asarray(col, float), np.asarray(row, float), 0)
+    ra, dec = _celestial(wcs).all_pix2world(np.asarray(col, float), np.asarray(row, float), 0)
     return np.asarray(ra), np.asarray(dec)
 
 

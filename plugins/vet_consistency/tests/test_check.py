@@ -58,7 +58,11 @@ def result(loc: Localization | None, sector: int, status: str = "pass") -> Check
 
 @pytest.fixture
 def run_v25() -> Callable[..., CheckResult]:
-    """Run V25 on ``{stamp_label: {check_id: CheckResult}}`` with parameter overrides."""
+    """Run V25 on ``{stamp_label: {check_id: CheckResult}}`` with parameter overrides.
+
+    The hand-made localizations carry exact errors, so the systematic floor
+    ``sector_systematic_pixels`` is 0 unless a test sets it (its own tests below).
+    """
 
     def run(
         results: Mapping[str, Mapping[str, CheckResult]],
@@ -66,6 +70,7 @@ def run_v25() -> Callable[..., CheckResult]:
         target: Target = TARGET,
         **params: Any,
     ) -> CheckResult:
+        params.setdefault("sector_systematic_pixels", 0.0)
         ctx = TargetContext(
             target=target,
             ephemeris=EPHEMERIS,
@@ -140,8 +145,55 @@ def test_thresholds_are_parameters(run_v25):
     spread = sectors((0.0, 0.0), (10.0, 0.0), (0.0, 10.0))  # χ² = 100/3 with 4 dof: p = 1.0e-6
     assert run_v25(spread).metrics["chi2"] == pytest.approx(100.0 / 3.0)
     assert run_v25(spread).metrics["verdict"] == "inconsistent"
-    # accepted as consistent, the mean (10/3, 10/3)″ is 4.1σ and 4.7″ from the target
-    assert run_v25(spread, consistency_p_threshold=1e-8).metrics["verdict"] == "off_target"
+    # accepted as consistent, the mean (10/3, 10/3)″ would be 4.1σ from the target on the formal
+    # errors, but the Birge ratio (χ²/dof = 8.3) widens it to 1.4σ: not off target
+    assert run_v25(spread, consistency_p_threshold=1e-8).metrics["verdict"] == "on_target"
+
+
+def test_systematic_floor_is_added_per_sector_before_combining(run_v25):
+    """σ_sys = 0.1 px × 21″ (the stamp's WCS scale) in quadrature with each sector's covariance."""
+    scale = STAMP.pixel_scale_arcsec
+    sys2 = (0.1 * scale) ** 2
+    data = sectors((1.0, -0.5), (-1.5, 0.8), (0.4, 1.1))
+    res = run_v25(data, sector_systematic_pixels=0.1)
+    m = res.metrics
+    # equal inflated covariances: the same plain mean, C̄ = (4 + σ_sys²)/3 I
+    assert m["east_arcsec"] == pytest.approx(-0.1 / 3, abs=1e-9)
+    assert m["cov_ee"] == pytest.approx((4.0 + sys2) / 3.0) == m["cov_nn"]
+    assert m["chi2"] == pytest.approx(run_v25(data).metrics["chi2"] * 4.0 / (4.0 + sys2))
+    # S1–S3 are not among the stamps given: each takes the stamps' median scale
+    expected = {f"S{k}": 0.1 * scale for k in (1, 2, 3)}
+    assert res.plot_data["methods"]["V09"]["systematic_arcsec"] == pytest.approx(expected)
+    # a lone sector keeps its own position, with the floor in its covariance
+    one = run_v25({"S5": {"V09": result(make_loc(0.5, 0.5, 2.0), 5)}}, sector_systematic_pixels=0.1)
+    assert one.metrics["cov_ee"] == pytest.approx(4.0 + sys2)
+    assert one.metrics["confusion_radius_arcsec"] == pytest.approx(3 * math.sqrt(4.0 + sys2))
+
+
+def test_systematic_floor_stops_a_precise_offset_being_called_off_target(run_v25):
+    """Two sectors each 3.5″ ± 0.5″ east: 10σ on formal errors, 1.6σ with a 0.1 px (2.1″) floor."""
+    data = sectors((3.5, 0.0), (3.6, 0.2), sigma=0.5)
+    assert run_v25(data).metrics["verdict"] == "off_target"
+    res = run_v25(data, sector_systematic_pixels=0.1)
+    assert res.metrics["offset_sigma"] == pytest.approx(3.55 / math.sqrt((0.25 + 2.1**2) / 2), rel=0.02)
+    assert res.metrics["verdict"] == "on_target"
+
+
+def test_birge_ratio_scales_the_combined_covariance(run_v25):
+    """Sectors scattering beyond their errors: C̄ × χ²/dof (PDG scale factor), flag ERRORS_SCALED."""
+    spread = sectors((0.0, 0.0), (10.0, 0.0), (0.0, 10.0))  # χ² = 100/3 with 4 dof
+    res = run_v25(spread, consistency_p_threshold=1e-8)
+    m = res.metrics
+    assert m["scale_factor"] == pytest.approx(math.sqrt(100.0 / 3.0 / 4.0))
+    assert m["cov_ee"] == pytest.approx(4.0 / 3.0 * 100.0 / 12.0)
+    assert "ERRORS_SCALED" in res.flags
+    # the scaled mean (10/3, 10/3)″ is 1.4σ from the target, no longer 4.1σ: not off target
+    assert m["offset_sigma"] == pytest.approx(math.hypot(10 / 3, 10 / 3) / math.sqrt(100 / 9), rel=1e-6)
+    assert m["verdict"] != "off_target"
+    # sectors that agree better than their errors are not shrunk
+    calm = run_v25(sectors((0.1, 0.0), (0.0, 0.1), (0.0, 0.0)))
+    assert calm.metrics["scale_factor"] == 1.0 and "ERRORS_SCALED" not in calm.flags
+    assert calm.metrics["cov_ee"] == pytest.approx(4.0 / 3.0)
 
 
 def test_rotated_sky_gives_the_same_verdict(run_v25):
@@ -370,6 +422,19 @@ def test_bright_neighbour_in_confusion_radius_is_inconclusive(run_v25):
     assert ok.metrics["verdict"] == "on_target", ok.message
     (c,) = [h for h in ok.disposition.hosts if h.id == "C"]
     assert not c.feasible and c.required_depth > 1.0 and c.probability == 0.0
+
+
+def test_likely_neighbour_host_outside_the_confusion_radius_is_inconclusive(run_v25):
+    """Source 3″ ± 1.5″ east (on target at 2σ, radius 4.5″); star D 4.6″ from it, outside that radius,
+    still holds a ≥ 10 % host probability: not on target."""
+    near = attrs.evolve(TARGET, neighbours=listed(("T", 0.0, 0.0, 9.0), ("D", -1.6, 0.0, 10.0)))
+    data = {"S5": {"V09": result(make_loc(3.0, 0.0, 1.5), 5)}}
+    res = run_v25(data, target=near)
+    (d,) = [h for h in res.disposition.hosts if h.id == "D"]
+    assert d.feasible and 0.1 <= d.probability < 0.5 and d.separation_arcsec > 4.5
+    assert res.metrics["verdict"] == "inconclusive" and "NEIGHBOUR_LIKELY_HOST" in res.flags
+    assert "NEIGHBOUR_IN_CONFUSION_RADIUS" not in res.flags and "D (" in res.message
+    assert run_v25(data, target=near, rival_host_probability=0.5).metrics["verdict"] == "on_target"
 
 
 def test_host_not_listed(run_v25):

@@ -21,10 +21,10 @@ def flux_weighted_centroids(
     Non-finite pixels count as zero flux; cadences with no flux give NaN.
     """
     rows, cols = np.nonzero(mask)
-    pix = flux[:, rows, cols].astype(np.float64)
+    pix = flux.reshape(flux.shape[0], -1)[:, np.flatnonzero(mask)].astype(np.float64, copy=False)
     if background is not None:
         pix -= np.asarray(background, dtype=np.float64)[:, None]
-    pix = np.where(np.isfinite(pix), pix, 0.0)
+    np.copyto(pix, 0.0, where=~np.isfinite(pix))
     weights = np.column_stack([rows, cols, np.ones(rows.size)]).astype(np.float64)
     sums = pix @ weights
     total = sums[:, 2]

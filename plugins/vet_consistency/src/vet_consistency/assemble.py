@@ -65,6 +65,8 @@ def _method_block(s: MethodSummary, verdict: str) -> dict[str, Any]:
         "chi2_p_value": _num(c.chi2_p_value) if c else None,
         "chi2_sigma_equiv": _num(c.chi2_sigma_equiv) if c else None,
         "max_pull": float(finite.max()) if finite.size else None,
+        "scale_factor": s.scale_factor,
+        "systematic_arcsec": {k: float(v) for k, v in s.systematic_arcsec.items()},
         "pulls": {u.label: _num(p) for u, p in zip(s.units, pulls, strict=True)},
     }
 
@@ -82,6 +84,7 @@ _FLAT_KEYS = (
     "chi2_p_value",
     "chi2_sigma_equiv",
     "max_pull",
+    "scale_factor",
 )
 
 
@@ -120,7 +123,7 @@ def assemble(ctx: TargetContext, m: Measurement, hosts: HostTable | None, decisi
     if m.primary_missing:
         flags.append("PRIMARY_METHOD_MISSING")
     if hosts is not None and hosts.most_likely is not None:
-        second = [c for c in hosts.candidates[1:] if c.probability >= 0.1]
+        second = [c for c in hosts.candidates[1:] if c.probability >= ctx.params.rival_host_probability]
         if second:
             flags.append("HOST_AMBIGUOUS")
     neighbours = ctx.target.neighbours

@@ -49,6 +49,8 @@ FLAGS: dict[str, str] = {
     "so the verdict is inconclusive.",
     "EPOCH_BASIS": "Only one sector: consistency was tested across the independent transits or spacecraft "
     "orbits within it, not across sectors.",
+    "ERRORS_SCALED": "The sectors scatter more than their errors (with the systematic floor) allow "
+    "(χ²/dof > 1): the combined covariance was multiplied by the Birge ratio χ²/dof (PDG scale factor).",
     "LOCALIZATION_REJECTED": "Some localizations were left out: the check errored or was skipped, or the "
     "offset or covariance is non-finite or singular.",
     "CHECK_ERRORED": "A localizing check errored or was skipped in some sector, so that sector has no "
@@ -59,6 +61,8 @@ FLAGS: dict[str, str] = {
     "cannot tell the target from stars around it, so it is not called on target.",
     "NEIGHBOUR_IN_CONFUSION_RADIUS": "A listed star bright enough to produce the observed depth lies within "
     "the confusion radius of the source: the target cannot be singled out.",
+    "NEIGHBOUR_LIKELY_HOST": "A listed star other than the target that could produce the depth has a "
+    "relative host probability of rival_host_probability or more: the source is not called on target.",
     "PIXEL_SCALE_UNKNOWN": "No stamp or pixel covariance gives the pixel scale, so the confusion limit is "
     "undefined and the source is not called on target.",
     "METHODS_DISAGREE": "Two methods place the source differently within a sector (p-value below "
@@ -72,7 +76,7 @@ FLAGS: dict[str, str] = {
     "LIKELY_HOST_NOT_TARGET": "The most probable host in the neighbour list is not the target.",
     "HOST_NOT_LISTED": "The source is off target and no listed star that could produce the depth lies within "
     "sigma_threshold of it: the host may be fainter than the list's limit or unresolved.",
-    "HOST_AMBIGUOUS": "A second candidate host has a probability of 10 % or more.",
+    "HOST_AMBIGUOUS": "A second candidate host has a probability of rival_host_probability (10 %) or more.",
 }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from vet_consistency.combine import (
     Combination,
     Significance,
+    add_systematic,
     combine,
     compare,
     covariance_problem,
@@ -58,7 +59,10 @@ class MethodSummary:
     ``basis``: ``"sectors"`` (≥ 2 sectors), ``"epochs"`` (one sector, ≥ 2 of its
     transits/orbits) or ``"none"`` (a single localization: consistency untested).
     ``offset``/``covariance``: the combined (east, north) position and its
-    covariance; with one sector, the sector's own localization.
+    covariance, with every sector's systematic error and, across sectors, the
+    Birge scale factor included; with one sector, the sector's own localization
+    with its systematic error.  ``scale_factor`` is that Birge ratio (1 when not
+    applied), ``systematic_arcsec`` the per-sector systematic errors (by stamp).
     """
 
     method: str
@@ -69,6 +73,8 @@ class MethodSummary:
     covariance: np.ndarray
     significance: Significance
     combination: Combination | None
+    scale_factor: float = 1.0
+    systematic_arcsec: Mapping[str, float] = attrs.field(factory=dict)
 
     @property
     def n(self) -> int:
@@ -176,9 +182,21 @@ def _epoch_units(unit: Unit) -> list[Unit]:
     ]
 
 
-def summarize(method: str, units: Sequence[Unit]) -> MethodSummary:
-    """Combine one method's usable sector localizations (or the epochs of a lone sector)."""
+def summarize(method: str, units: Sequence[Unit], systematic_arcsec: Mapping[str, float]) -> MethodSummary:
+    """Combine one method's usable sector localizations (or test the epochs of a lone sector).
+
+    ``systematic_arcsec`` maps each stamp label to its systematic error σ_sys
+    (arcsec), added in quadrature to that sector's covariance
+    (:func:`~vet_consistency.combine.add_systematic`).  Across sectors, the
+    inflated covariances enter the weighted mean and the χ² test, and the mean's
+    covariance is multiplied by the Birge ratio S² when the sectors scatter more
+    than they should (:func:`~vet_consistency.combine.scale_factor`).  The epochs
+    of one sector share its PSF and pointing, so their systematic error is
+    common: they are tested against each other with their statistical errors
+    only, and σ_sys is added to the sector's own localization.
+    """
     good = [u for u in units if u.usable]
+    sys_of = {u.stamp: float(systematic_arcsec.get(u.stamp, 0.0)) for u in good}
     epochs: list[Unit] = []
     if len(good) >= 2:
         basis, tested = "sectors", good
@@ -188,17 +206,21 @@ def summarize(method: str, units: Sequence[Unit]) -> MethodSummary:
         basis = "epochs" if len(tested) >= 2 else "none"
         if basis == "none":
             tested = good
+    covs = np.array([u.localization.covariance_arcsec2 for u in tested], dtype=float)
+    if basis == "sectors":
+        covs = add_systematic(covs, [sys_of[u.stamp] for u in tested])
     combination = None
     if len(tested) >= 2:
-        combination = combine(
-            [u.localization.offset_arcsec for u in tested],
-            [u.localization.covariance_arcsec2 for u in tested],
-        )
+        combination = combine([u.localization.offset_arcsec for u in tested], covs)
+    scale = 1.0
     if basis == "sectors" and combination is not None:
-        offset, cov = combination.mean, combination.covariance
+        scale = combination.scale_factor
+        offset, cov = combination.mean, combination.covariance * scale**2
     else:  # one sector: its own localization (the fit to all its transits) is the combined position
         own = good[0].localization
-        offset, cov = own.offset_arcsec, 0.5 * (own.covariance_arcsec2 + own.covariance_arcsec2.T)
+        offset = own.offset_arcsec
+        cov = add_systematic(own.covariance_arcsec2[None], sys_of[good[0].stamp])[0]
+        cov = 0.5 * (cov + cov.T)
     return MethodSummary(
         method=method,
         basis=basis,
@@ -208,7 +230,20 @@ def summarize(method: str, units: Sequence[Unit]) -> MethodSummary:
         covariance=np.asarray(cov, dtype=float),
         significance=significance(offset, cov),
         combination=combination,
+        scale_factor=scale,
+        systematic_arcsec=sys_of,
     )
+
+
+def systematic_errors(ctx: TargetContext, units: Sequence[Unit], pixels: float) -> dict[str, float]:
+    """σ_sys (arcsec) of every stamp: ``pixels`` × that stamp's pixel scale (from its WCS).
+
+    A localization whose stamp is not among ``ctx.stamps`` takes the median
+    scale of the stamps (:func:`pixel_scale`); without any scale, 0.
+    """
+    scales = {s.label: float(s.pixel_scale_arcsec) for s in ctx.stamps}
+    fallback = pixel_scale(ctx, units) or 0.0
+    return {u.stamp: pixels * scales.get(u.stamp, fallback) for u in units}
 
 
 def choose_primary(summaries: Mapping[str, MethodSummary], requested: str) -> tuple[str, bool]:
@@ -314,7 +349,8 @@ def measure(ctx: TargetContext) -> Measurement:
     methods = [m.strip() for m in p["methods"].split(",") if m.strip()]
     units, failed = collect(ctx.results, methods)
     good_methods = sorted({u.method for u in units if u.usable})
-    summaries = {m: summarize(m, [u for u in units if u.method == m]) for m in good_methods}
+    systematic = systematic_errors(ctx, units, p["sector_systematic_pixels"])
+    summaries = {m: summarize(m, [u for u in units if u.method == m], systematic) for m in good_methods}
     primary, primary_missing = choose_primary(summaries, p["primary_method"]) if summaries else (None, False)
     depth, depth_source = observed_depth(
         ctx, units, [n.strip() for n in p["depth_metrics"].split(",") if n.strip()]

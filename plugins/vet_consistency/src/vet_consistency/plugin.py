@@ -51,6 +51,18 @@ PARAMS = (
         exclusive_minimum=True,
     ),
     Param(
+        "sector_systematic_pixels",
+        0.1,
+        "Systematic error (1σ, isotropic, in pixels of each stamp's own WCS scale) of one sector's "
+        "localization — PSF-model, crowding and pixel-to-sky errors that a fit's formal error lacks and "
+        "that do not shrink with S/N — added in quadrature to every sector's covariance before "
+        "combining; independent between sectors, so it averages down as 1/√K (Bryson et al. 2013; "
+        "Twicken et al. 2018). 0 trusts the formal errors.",
+        unit="pixel",
+        minimum=0.0,
+        maximum=2.0,
+    ),
+    Param(
         "primary_method",
         "auto",
         "Check id whose combined localization decides the verdict, or 'auto': the most precise method "
@@ -94,6 +106,17 @@ PARAMS = (
         1.0,
         "Deepest eclipse a host can have (fraction); a star needing more to produce the observed depth "
         "after dilution cannot be the host.",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+    ),
+    Param(
+        "rival_host_probability",
+        0.1,
+        "On target only when no listed star other than the target that could produce the depth has a "
+        "relative host probability (localization likelihood × depth feasibility, normalised) at or above "
+        "this; such a star makes the answer inconclusive. Also the probability from which a second "
+        "candidate makes the host ambiguous (HOST_AMBIGUOUS).",
         minimum=0.0,
         maximum=1.0,
         exclusive_minimum=True,

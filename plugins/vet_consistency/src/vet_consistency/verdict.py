@@ -11,8 +11,10 @@ Evaluated on the primary method's combined localization, in this order:
    ≥ ``sigma_threshold`` beyond ``offset_floor_arcsec``; ``inconclusive`` when
    the 3σ confusion radius exceeds the limit;
 4. an ``on_target`` from step 3 is kept only if no other method places the
-   source off target on its own, and no listed star that could produce the
-   observed depth lies within the confusion radius of the source; otherwise
+   source off target on its own, no listed star that could produce the
+   observed depth lies within the confusion radius of the source, and none has
+   a relative host probability of ``rival_host_probability`` or more (the
+   per-star likelihoods of TESS-Localize, Higgins & Bell 2023); otherwise
    ``inconclusive``, saying what cannot be excluded.
 
 A single localization (one sector, one transit) gives a usable answer; the
@@ -124,6 +126,8 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
         flags.append("SINGLE_LOCALIZATION")
     if best.basis == "epochs":
         flags.append("EPOCH_BASIS")
+    if best.scale_factor > 1.0:
+        flags.append("ERRORS_SCALED")
     if not math.isfinite(limit):
         flags.append("PIXEL_SCALE_UNKNOWN")
     if any(row["p_value"] < p.consistency_p_threshold for row in m.agreement):
@@ -198,6 +202,20 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
             INCONCLUSIVE,
             f"source within {radius:.0f}″ of the target: cannot distinguish it from {_stars(len(rivals))} "
             f"within that radius that could produce the depth ({names}); {where}",
+            _host_id(hosts),
+        )
+    likely = [
+        c
+        for c in (hosts.candidates if hosts is not None else ())
+        if c.feasible and not c.is_target and c.probability >= p.rival_host_probability
+    ]
+    if likely:
+        flags.append("NEIGHBOUR_LIKELY_HOST")
+        names = ", ".join(f"{c.id} ({c.probability:.0%})" for c in likely[:3])
+        return done(
+            INCONCLUSIVE,
+            f"inconclusive: {where}, but a listed star that could produce the depth is a likely host too "
+            f"({names})",
             _host_id(hosts),
         )
     if hosts is None:
