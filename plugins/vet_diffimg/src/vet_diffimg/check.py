@@ -195,21 +195,26 @@ def _inside(di: DifferenceImage, row: float, col: float) -> bool:
 
 
 def _epoch_localizations(
-    stamp: Stamp, source: SourceFit, di: DifferenceImage, scale: float
+    stamp: Stamp, source: SourceFit, di: DifferenceImage, scale: float, min_snr: float
 ) -> tuple[Localization, ...]:
-    """Per-transit localizations (two or more transits).
+    """Per-transit localizations (two or more transits) of the transits whose own fitted amplitude
+    reaches ``min_snr`` (a weaker transit's position is a noise peak, not Gaussian about the source).
 
     Each transit's formal covariance is scaled by ``scale``, the factor by which
-    the empirical (null, bootstrap) checks and the fit quality enlarged the
-    combined fit's, so that the transit-to-transit scatter the bootstrap saw is
-    not read as inconsistency downstream.
+    the empirical (null, bootstrap) checks, the fit quality and the likelihood
+    ratio enlarged the combined fit's, so that the transit-to-transit scatter
+    the bootstrap saw is not read as inconsistency downstream.
     """
     if len(di.transits) < 2:
         return ()
     out = []
     for window, fit in zip(di.transits, fit_transits(source, di), strict=True):
         row, col = (float(v) for v in fit.position)
-        if not fit.success or not _inside(di, row, col):
+        if (
+            not fit.success
+            or not _inside(di, row, col)
+            or fit.amplitude < min_snr * fit.amplitude_sigma * scale**0.5
+        ):
             continue
         out.append(
             Localization.from_pixel(
@@ -308,8 +313,9 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
     if not source.fit.success:
         return attrs.evolve(base, stop="FIT_FAILED")
     errors = source_errors(source, oot, di, p.n_bootstrap, np.random.default_rng(p.seed))
-    scale = max([1.0, *errors.ratios.values()])
-    return attrs.evolve(base, errors=errors, epochs=_epoch_localizations(stamp, source, di, scale))
+    scale = max([1.0, *errors.ratios.values()]) * errors.likelihood_scale
+    epochs = _epoch_localizations(stamp, source, di, scale, p.min_snr)
+    return attrs.evolve(base, errors=errors, epochs=epochs)
 
 
 def _pixel_metrics(stamp: Stamp, di: DifferenceImage) -> dict[str, Any]:

@@ -331,7 +331,9 @@ def window_images(
         d, v, o, ov, leverage = _difference(design, at_in, f_base, f_in)
         diff[i], var[i], oot[i], oot_var[i] = d, v, o, ov
         if white is not None and err2 is not None:
-            white[i] = err2[w.in_transit].mean(axis=0) / w.in_transit.size + err2[base_idx].mean(axis=0) * leverage
+            white[i] = (
+                err2[w.in_transit].mean(axis=0) / w.in_transit.size + err2[base_idx].mean(axis=0) * leverage
+            )
     return WindowImages(
         diff=diff[:, :m],
         var=var[:, :m],

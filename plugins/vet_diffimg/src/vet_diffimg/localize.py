@@ -164,7 +164,9 @@ def fit_oot(
 def _star_gradient(oot: SourceFit, rows: np.ndarray, cols: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     """The OOT fit's model star, differentiated in row and column (e⁻/s per pixel of shift), (m, 2)."""
     amplitude, row, col = (float(v) for v in oot.fit.params[:3])
-    grid = oot.fit.shape.pixels(rows, cols, row + np.array([eps, -eps, 0.0, 0.0]), col + np.array([0.0, 0.0, eps, -eps]))
+    grid = oot.fit.shape.pixels(
+        rows, cols, row + np.array([eps, -eps, 0.0, 0.0]), col + np.array([0.0, 0.0, eps, -eps])
+    )
     return amplitude * np.column_stack([grid[0] - grid[1], grid[2] - grid[3]]) / (2 * eps)
 
 
@@ -216,7 +218,14 @@ def fit_transits(source: SourceFit, di: DifferenceImage) -> list[PSFFit]:
         weights = [(None, np.sqrt(v[pix])) for v in per.var]
     return [
         fit_position(
-            rows, cols, d[pix], error, source.fit.shape, start, bounds_rc=_bounds(di, 1.0), background=False,
+            rows,
+            cols,
+            d[pix],
+            error,
+            source.fit.shape,
+            start,
+            bounds_rc=_bounds(di, 1.0),
+            background=False,
             whitener=whitener,
         )
         for d, (whitener, error) in zip(per.diff, weights, strict=True)

@@ -50,7 +50,15 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-__all__ = ["HIGH_PASS_DAYS", "MAX_MODES", "NULLS_PER_MODE", "NoiseModel", "estimate_noise", "noise_patterns", "pointing_response"]
+__all__ = [
+    "HIGH_PASS_DAYS",
+    "MAX_MODES",
+    "NULLS_PER_MODE",
+    "NoiseModel",
+    "estimate_noise",
+    "noise_patterns",
+    "pointing_response",
+]
 
 #: Correlated modes kept at most: two for the first-order pointing response, one more for the
 #: second order or a background error.
@@ -103,7 +111,9 @@ class NoiseModel:
         s, u = self.sigma[sel], self.modes[sel]
         return s[:, None] * (np.diag(self.psi[sel]) + u @ u.T) * s[None, :]
 
-    def whitener(self, pixels: np.ndarray | None = None, extra_variance: np.ndarray | None = None) -> np.ndarray:
+    def whitener(
+        self, pixels: np.ndarray | None = None, extra_variance: np.ndarray | None = None
+    ) -> np.ndarray:
         """W with WᵀW = C⁻¹ on ``pixels`` (plus ``extra_variance`` on the diagonal), so that
         ‖W r‖² is the χ² of a residual r under the correlated noise.
 
