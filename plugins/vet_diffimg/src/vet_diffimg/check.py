@@ -210,11 +210,7 @@ def _epoch_localizations(
     out = []
     for window, fit in zip(di.transits, fit_transits(source, di), strict=True):
         row, col = (float(v) for v in fit.position)
-        if (
-            not fit.success
-            or not _inside(di, row, col)
-            or fit.amplitude < min_snr * fit.amplitude_sigma * scale**0.5
-        ):
+        if not fit.success or not _inside(di, row, col) or fit.amplitude < min_snr * fit.amplitude_sigma:
             continue
         out.append(
             Localization.from_pixel(
