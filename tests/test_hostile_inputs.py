@@ -608,6 +608,34 @@ def test_unrecordable_results_become_that_checks_error(case, metrics, plot_data,
     assert "INVALID_RESULT" in json_text
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [1.5, -2.2250738585072014e-308, 1e300], "b": None, "c": True, "d": 'é\U0001f600\n"', "e": []},
+        [[0.1, 2], {"x": [{"y": -(10**30)}]}, (), {}],
+        {7: "int key", 2.5: "float key", None: "null key", True: "bool key"},
+        np.random.default_rng(1).normal(size=500).tolist(),
+    ],
+    ids=["mixed", "nested", "keys", "series"],
+)
+def test_result_size_bound_holds_and_fails_like_json(value):
+    from vetcore.integrity import _json_length_bound
+
+    assert _json_length_bound(value) >= len(json.dumps(value, allow_nan=False))
+
+
+@pytest.mark.parametrize(
+    "value", [[1.0, float("nan")], {"x": float("inf")}, {float("nan"): 1}, [object()], {(1, 2): 3}, {1, 2}]
+)
+def test_result_size_bound_rejects_what_json_rejects(value):
+    from vetcore.integrity import _json_length_bound
+
+    with pytest.raises((TypeError, ValueError)) as from_json:
+        json.dumps(value, allow_nan=False)
+    with pytest.raises(from_json.type):
+        _json_length_bound(value)
+
+
 def test_a_pass_on_non_finite_metrics_or_without_transits_is_withdrawn(case):
     from vetcore.model import Ephemeris
     from vetcore.runner import execute_check

@@ -190,6 +190,41 @@ def _nonfinite(value: Any) -> bool:
     return isinstance(value, (float, np.floating)) and not math.isfinite(float(value))
 
 
+#: Longest JSON text of a finite float, ``-2.2250738585072014e-308``.
+_FLOAT_CHARS = 24
+
+
+def _json_length_bound(value: Any) -> int:
+    """An upper bound of ``len(json.dumps(value, allow_nan=False))`` that raises what ``json.dumps``
+    would: ``TypeError`` for a value JSON has no form for, ``ValueError`` for NaN/inf (cheaper than
+    writing the text, which the report's renderers do anyway)."""
+    if value is None or isinstance(value, bool):
+        return 5
+    if isinstance(value, str):
+        return 2 + 12 * len(value)  # every character escaped, as a surrogate pair at worst
+    if isinstance(value, int):
+        return len(int.__repr__(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        return _FLOAT_CHARS
+    if isinstance(value, (list, tuple)):
+        if all(type(v) is float for v in value):  # a numeric series
+            if not all(map(math.isfinite, value)):
+                raise ValueError("Out of range float values are not JSON compliant")
+            return 2 + len(value) * (_FLOAT_CHARS + 2)
+        return 2 + sum(_json_length_bound(v) + 2 for v in value)
+    if isinstance(value, dict):
+        total = 2
+        for key, item in value.items():
+            if not (key is None or isinstance(key, (str, int, float))):
+                raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+            key_text = key if isinstance(key, str) else "null" if key is None else key
+            total += _json_length_bound(key_text) + 4 + _json_length_bound(item)  # quotes, ": ", ", "
+        return total
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _invalid(result: CheckResult) -> str | None:
     """Why ``result`` cannot be recorded, or ``None``."""
     from vetcore.serialize import result_to_dict
@@ -210,7 +245,10 @@ def _invalid(result: CheckResult) -> str | None:
     if len(result.message) > MAX_TEXT_CHARS:
         return f"the message is {len(result.message)} characters long (at most {MAX_TEXT_CHARS})"
     try:
-        size = len(json.dumps(result_to_dict(result), allow_nan=False))
+        data = result_to_dict(result)
+        size = _json_length_bound(data)
+        if size > MAX_RESULT_BYTES:  # the bound is loose: measure
+            size = len(json.dumps(data, allow_nan=False))
     except (TypeError, ValueError) as exc:
         return f"the result cannot be written to JSON ({exc})"
     if size > MAX_RESULT_BYTES:

@@ -54,7 +54,9 @@ class Mission:
     ``name`` is :attr:`Stamp.mission`; ``flavour`` distinguishes products of the
     same mission (``"TESScut"`` FFI cut-outs); ``telescope`` is the FITS
     ``TELESCOP`` value; ``label_prefix`` + number makes :attr:`Stamp.label`
-    (``S83``, ``Q10``, ``C5``); ``period_word`` names the observing period;
+    (``S83``, ``Q10``, ``C5``); ``period_word`` names the observing period and
+    ``period_keyword`` is the primary-header keyword of its number in the mission's
+    target pixel files (``SECTOR``, ``QUARTER``, ``CAMPAIGN``);
     ``catalogue`` is the identifier prefix (``TIC``, ``KIC``, ``EPIC``) and
     ``magnitude_band`` its magnitude; ``frame_seconds`` is the duration of one
     detector frame (exposure + readout) and ``cadence_seconds`` the usual cadence
@@ -71,6 +73,7 @@ class Mission:
     cadence_seconds: float
     label_prefix: str
     period_word: str
+    period_keyword: str
     catalogue: str
     magnitude_band: str
     quality_flags: Mapping[int, str]
@@ -149,6 +152,7 @@ TESS = Mission(
     cadence_seconds=120.0,
     label_prefix="S",
     period_word="sector",
+    period_keyword="SECTOR",
     catalogue="TIC",
     magnitude_band="T",
     quality_flags=_TESS_FLAGS,
@@ -167,12 +171,15 @@ KEPLER = Mission(
     cadence_seconds=1765.5,
     label_prefix="Q",
     period_word="quarter",
+    period_keyword="QUARTER",
     catalogue="KIC",
     magnitude_band="Kp",
     quality_flags=_KEPLER_FLAGS,
     quality_presets=_KEPLER_PRESETS,
 )
-K2 = attrs.evolve(KEPLER, name="K2", label_prefix="C", period_word="campaign", catalogue="EPIC")
+K2 = attrs.evolve(
+    KEPLER, name="K2", label_prefix="C", period_word="campaign", period_keyword="CAMPAIGN", catalogue="EPIC"
+)
 
 #: Every mission by :attr:`Stamp.mission` name.
 MISSIONS: dict[str, Mission] = {m.name: m for m in (TESS, KEPLER, K2)}

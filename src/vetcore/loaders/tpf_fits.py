@@ -32,7 +32,7 @@ from vetcore.errors import DataError
 from vetcore.loaders.checks import override_target, position_origin, validated
 from vetcore.loaders.files import check_regular_file, compression_of, inflate_fits
 from vetcore.loaders.tesscut import with_aperture
-from vetcore.mission import MISSIONS, TESS, resolve_bitmask
+from vetcore.mission import K2, KEPLER, MISSIONS, TESS, Mission, resolve_bitmask
 from vetcore.model import LoadOptions, Stamp, Target
 
 __all__ = ["FITS_SUFFIXES", "accepts", "load", "stamp_from_hdulist"]
@@ -136,13 +136,16 @@ def _target(primary: Any, mission: str, options: LoadOptions, source: str) -> Ta
 
 def _mission(primary: Any, table: Any) -> tuple[str, int]:
     telescope = str(primary.get("TELESCOP", "")).strip()
-    if telescope == "TESS":
-        return "TESS", int(primary["SECTOR"])
-    if primary.get("CAMPAIGN") is not None or str(primary.get("MISSION", "")).strip() == "K2":
-        return "K2", int(primary["CAMPAIGN"])
-    if telescope == "Kepler":
-        return "Kepler", int(primary["QUARTER"])
-    raise KeyError("TELESCOP is neither TESS nor Kepler")
+    mission: Mission
+    if telescope == TESS.telescope:
+        mission = TESS
+    elif primary.get(K2.period_keyword) is not None or str(primary.get("MISSION", "")).strip() == K2.name:
+        mission = K2
+    elif telescope == KEPLER.telescope:
+        mission = KEPLER
+    else:
+        raise KeyError("TELESCOP is neither TESS nor Kepler")
+    return mission.name, int(primary[mission.period_keyword])
 
 
 def _column(data: Any, names: list[str], name: str, dtype: Any) -> np.ndarray | None:

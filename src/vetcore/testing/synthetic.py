@@ -24,7 +24,8 @@ Image model: each star is a circular Gaussian PSF of width ``psf_sigma_pix``
 integrated exactly over square pixels, i.e. the product of two differences of
 error functions, evaluated for all cadences at once.  Noise is Gaussian with the
 variance of photon noise (star + background) plus read noise co-added over the
-cadence's frames (2 s TESS, 6.02 s Kepler/K2 frames).
+cadence's frames.  Pixel scale, frame time (2 s TESS, 6.02 s Kepler/K2), time system
+and quality bits are those of the mission table, :mod:`vetcore.mission`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import attrs
 import numpy as np
 from scipy.special import erf
 
-from vetcore.mission import MISSIONS
+from vetcore.mission import MISSIONS, TESS
 from vetcore.model import BJD_REFERENCE, Ephemeris, Stamp, Target
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,19 +62,24 @@ __all__ = [
 #: Default quality bitmasks of :mod:`vetcore.mission` (= lightkurve ``TessQualityFlags.DEFAULT_BITMASK`` and
 #: ``KeplerQualityFlags.DEFAULT_BITMASK``); both include bit 32 (desaturation event).
 DEFAULT_BITMASK: dict[str, int] = {name: m.quality_presets["default"] for name, m in MISSIONS.items()}
+
+
+def _quality_bit(name: str) -> int:
+    """The quality bit called ``name`` in the mission table (the same bit for every mission)."""
+    (bit,) = {bit for m in MISSIONS.values() for bit, text in m.quality_flags.items() if text == name}
+    return bit
+
+
 #: Quality bit set on momentum-dump (reaction-wheel desaturation) cadences, TESS and Kepler.
-DESAT_FLAG = 32
+DESAT_FLAG = _quality_bit("Reaction wheel desaturation (momentum dump)")
 #: Quality bit set on randomly flagged cadences ("coarse point", TESS and Kepler).
-COARSE_POINT_FLAG = 4
+COARSE_POINT_FLAG = _quality_bit("Coarse point")
 #: RMS (pixels, per axis) of the pointing excursion on flagged and dump cadences, so that
 #: ignoring quality flags visibly corrupts a centroid.
 FLAGGED_EXCURSION_PIX = 0.5
 #: Mean length of a TESS sector (days), used to space :func:`make_sectors`.
 SECTOR_DAYS = 27.4
 
-_PIXEL_SCALE = {"TESS": 21.0, "Kepler": 3.98, "K2": 3.98}
-_FRAME_SECONDS = {"TESS": 2.0, "Kepler": 6.02, "K2": 6.02}
-_TIME_SYSTEM = {"TESS": "BTJD", "Kepler": "BKJD", "K2": "BKJD"}
 _SUPERSAMPLE = 7
 DEFAULT_DEPTH = 0.005
 
@@ -151,7 +157,7 @@ def make_wcs(
     *,
     shape: tuple[int, int] = (13, 11),
     target_pixel: tuple[float, float] | None = None,
-    pixel_scale_arcsec: float = 21.0,
+    pixel_scale_arcsec: float = TESS.pixel_scale_arcsec,
     roll_deg: float = 0.0,
 ) -> WCS:
     """A gnomonic (RA---TAN/DEC--TAN) WCS for a 0-based stamp grid with (ra, dec) at ``target_pixel``.
@@ -374,8 +380,9 @@ def make_stamp(
     seed
         ``int`` or :class:`numpy.random.Generator`: the same seed gives the same stamp.
     """
-    if mission not in _TIME_SYSTEM:
-        raise ValueError(f"mission must be one of {sorted(_TIME_SYSTEM)}, got {mission!r}")
+    if mission not in MISSIONS:
+        raise ValueError(f"mission must be one of {sorted(MISSIONS)}, got {mission!r}")
+    facts = MISSIONS[mission]
     stars = tuple(stars)
     if not stars:
         raise ValueError("at least one star is needed")
@@ -393,7 +400,7 @@ def make_stamp(
             raise ValueError(f"{name} must be in [0, 1), got {frac!r}")
     if psf_sigma_pix <= 0 or cadence_seconds <= 0 or span_days <= 0:
         raise ValueError("psf_sigma_pix, cadence_seconds and span_days must be positive")
-    scale = _PIXEL_SCALE[mission] if pixel_scale_arcsec is None else float(pixel_scale_arcsec)
+    scale = facts.pixel_scale_arcsec if pixel_scale_arcsec is None else float(pixel_scale_arcsec)
     shape = (int(shape[0]), int(shape[1]))
     t0 = t_start + 0.37 * period if t0 is None else float(t0)
     ephemeris = Ephemeris(period=period, t0=t0, duration_hours=duration_hours)
@@ -448,7 +455,7 @@ def make_stamp(
     if not target_image.max() > 0:
         raise ValueError("the target (star 0) puts no flux on the stamp; no aperture can be drawn")
     aperture = target_image >= aperture_threshold * target_image.max()
-    read_var = read_noise_e**2 * (cadence_seconds / _FRAME_SECONDS[mission]) / cadence_seconds**2  # (e-/s)²
+    read_var = read_noise_e**2 * (cadence_seconds / facts.frame_seconds) / cadence_seconds**2  # (e-/s)²
     var_nominal = noise_scale**2 * ((per_star.sum(axis=0) + background) / cadence_seconds + read_var)
     sigma_ap = float(np.sqrt(var_nominal[aperture].sum()))
     star_ap = per_star[:, aperture].sum(axis=1)
@@ -498,7 +505,7 @@ def make_stamp(
     flux_err[bad] = np.nan
     bkg = np.full(flux.shape, float(background))
 
-    time_system = _TIME_SYSTEM[mission]
+    time_system = facts.time_system
     target = Target(id=target_id, ra=ra, dec=dec)
     stamp = Stamp(
         mission=mission,
