@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from vet_consistency.combine import (
+    add_systematic,
     combine,
     compare,
     covariance_problem,
     gaussian_sigma,
+    scale_factor,
     significance,
     weighted_mean,
 )
@@ -162,3 +164,23 @@ def test_shape_errors():
         combine([[1.0, 2.0]], [np.eye(2), np.eye(2)])
     with pytest.raises(ValueError, match="at least one"):
         combine(np.zeros((0, 2)), np.zeros((0, 2, 2)))
+
+
+def test_add_systematic_is_isotropic_and_per_measurement():
+    c = np.array([[[4.0, 1.0], [1.0, 2.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    out = add_systematic(c, [1.0, 2.0])
+    assert out[0] == pytest.approx(np.array([[5.0, 1.0], [1.0, 3.0]]))
+    assert out[1] == pytest.approx(5.0 * np.eye(2))
+    assert add_systematic(c, 0.0) == pytest.approx(c)
+    with pytest.raises(ValueError, match="non-negative"):
+        add_systematic(c, [-1.0, 0.0])
+
+
+def test_birge_scale_factor():
+    assert scale_factor(16.0, 4) == pytest.approx(2.0)
+    assert scale_factor(2.0, 4) == 1.0  # better than the errors: not shrunk
+    assert scale_factor(5.0, 0) == 1.0 and scale_factor(math.nan, 2) == 1.0
+    # three sectors 0, 10, 0″ east with 2″ errors: residuals −10/3, 20/3, −10/3, χ² = (200/3)/4 with 4 dof
+    comb = combine([[0.0, 0.0], [10.0, 0.0], [0.0, 0.0]], [4.0 * np.eye(2)] * 3)
+    assert comb.chi2 == pytest.approx(200.0 / 12.0)
+    assert comb.scale_factor == pytest.approx(math.sqrt(comb.chi2 / 4.0))
