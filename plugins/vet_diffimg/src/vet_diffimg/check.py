@@ -50,8 +50,16 @@ from vet_diffimg.diffimage import (
     pointing_regressors,
     usable_cadences,
 )
+from vet_diffimg.localize import (
+    SourceErrors,
+    SourceFit,
+    conservative_covariance,
+    fit_difference,
+    fit_oot,
+    fit_transits,
+    source_errors,
+)
 from vet_diffimg.noise import noise_patterns, pointing_response
-from vet_diffimg.localize import SourceErrors, SourceFit, fit_difference, fit_oot, fit_transits, source_errors
 from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
@@ -202,8 +210,10 @@ def _epoch_localizations(
 
     Each transit's formal covariance is scaled by ``scale``, the factor by which
     the empirical (null, bootstrap) checks, the fit quality and the likelihood
-    ratio enlarged the combined fit's, so that the transit-to-transit scatter
-    the bootstrap saw is not read as inconsistency downstream.
+    ratio enlarged the combined fit's, and then enough to enclose the same fit's
+    response to the single-window null images (one transit's own share of the
+    correlated noise), so that transit-to-transit scatter is not read as
+    inconsistency downstream.
     """
     if len(di.transits) < 2:
         return ()
@@ -212,12 +222,16 @@ def _epoch_localizations(
         row, col = (float(v) for v in fit.position)
         if not fit.success or not _inside(di, row, col) or fit.amplitude < min_snr * fit.amplitude_sigma:
             continue
+        cov = fit.position_covariance * scale
+        if di.null_windows.shape[0] >= 2:  # the same fit's response to single-window null images
+            shifts = di.null_windows[:, source.pixels] @ fit.response[1:3].T
+            cov, _, _ = conservative_covariance(cov, {"null": shifts.T @ shifts / shifts.shape[0]})
         out.append(
             Localization.from_pixel(
                 stamp,
                 row,
                 col,
-                fit.position_covariance * scale,
+                cov,
                 method=METHOD,
                 label=f"{stamp.label} E{window.epoch}",
             )

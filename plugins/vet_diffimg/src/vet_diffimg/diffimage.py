@@ -385,7 +385,8 @@ class DifferenceImage:
     ``noise``, the correlated noise model), ``sigma_prop`` the propagated one;
     ``noise_ratio`` (m,) is the empirical/propagated ratio from the null images
     (1 without enough of them).  ``null_noise`` (J, m) holds the null images
-    scaled to the propagated noise of the combined image.  ``ap_*``
+    scaled to the propagated noise of the combined image, ``null_windows`` the same
+    unscaled (one window each, as one transit's image; empty without ``flux_err``).  ``ap_*``
     describe the aperture-summed flux: combined difference, its final and
     propagated uncertainty, the OOT level, and the empirical/propagated ratio;
     ``snr_gain`` the factor by which the pointing regressors lowered its noise
@@ -404,6 +405,7 @@ class DifferenceImage:
     oot_sigma: np.ndarray
     noise_ratio: np.ndarray
     null_noise: np.ndarray
+    null_windows: np.ndarray
     noise: NoiseModel
     ap_diff: float
     ap_sigma: float
@@ -451,6 +453,7 @@ def build_difference_image(
     ratio = np.ones(m)
     ap_ratio = 1.0
     null_noise = np.empty((0, m))
+    null_windows = np.empty((0, m))
     sigma_prop = np.sqrt(var_prop)
     scale = sigma_prop
     if len(nulls) >= min_null:
@@ -462,6 +465,7 @@ def build_difference_image(
             # its own share of jitter and the noise model is built in units of the white noise
             scale = np.sqrt(combine(per.diff, per.white_var, per.weight)[1])
             null_noise = null.diff * (scale / np.sqrt(null.white_var))
+            null_windows = null.diff
         else:
             null_noise = null.diff * np.sqrt(var_prop / null.var)
     ap_sigma = float(np.sqrt(ap_var) * max(ap_ratio, 1.0))
@@ -480,6 +484,7 @@ def build_difference_image(
         oot_sigma=np.sqrt(per.oot_var.sum(axis=0)) / len(per),
         noise_ratio=ratio,
         null_noise=null_noise,
+        null_windows=null_windows,
         noise=noise,
         ap_diff=float(ap_diff),
         ap_sigma=ap_sigma,

@@ -61,8 +61,8 @@ __all__ = [
     "fit_difference",
     "fit_oot",
     "fit_transits",
-    "null_covariance",
     "hotelling_factor",
+    "null_covariance",
     "source_errors",
     "star_exclusion_sigma",
 ]

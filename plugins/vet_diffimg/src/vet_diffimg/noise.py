@@ -161,7 +161,7 @@ def pointing_response(
     total = light.sum(axis=1)
     total = np.where(total != 0, total, 1.0)
     centroid = np.column_stack([light @ rows[aperture], light @ cols[aperture]]) / total[:, None]
-    width = max(3, int(round(HIGH_PASS_DAYS / cadence_days)))
+    width = max(3, round(HIGH_PASS_DAYS / cadence_days))
     slow = _running_mean(centroid, width)
     fast = centroid - slow
     slow = slow - slow.mean(axis=0)
