@@ -165,6 +165,10 @@ FLAGS: dict[str, str] = {
 #: checks never combine them; the fitted position stays in the metrics for diagnosis.
 UNPLACED = frozenset({"DEPTH_NOT_DETECTED", "NEGATIVE_DEPTH", "SOURCE_AT_EDGE"})
 
+#: A transit's own localization is reported (for V25's consistency test) only when its fitted amplitude
+#: reaches this many times min_snr.
+EPOCH_SNR_FACTOR = 2.0
+
 #: Reduced χ² above which a PSF fit is flagged as poor.
 POOR_FIT_CHI2 = 10.0
 
@@ -206,7 +210,8 @@ def _epoch_localizations(
     stamp: Stamp, source: SourceFit, di: DifferenceImage, scale: float, min_snr: float
 ) -> tuple[Localization, ...]:
     """Per-transit localizations (two or more transits) of the transits whose own fitted amplitude
-    reaches ``min_snr`` (a weaker transit's position is a noise peak, not Gaussian about the source).
+    reaches :data:`EPOCH_SNR_FACTOR` × ``min_snr`` (a weaker transit's position has non-Gaussian
+    tails, which a consistency test downstream would read as disagreement).
 
     Each transit's formal covariance is scaled by ``scale``, the factor by which
     the empirical (null, bootstrap) checks, the fit quality and the likelihood
@@ -220,7 +225,11 @@ def _epoch_localizations(
     out = []
     for window, fit in zip(di.transits, fit_transits(source, di), strict=True):
         row, col = (float(v) for v in fit.position)
-        if not fit.success or not _inside(di, row, col) or fit.amplitude < min_snr * fit.amplitude_sigma:
+        if (
+            not fit.success
+            or not _inside(di, row, col)
+            or fit.amplitude < EPOCH_SNR_FACTOR * min_snr * fit.amplitude_sigma
+        ):
             continue
         cov = fit.position_covariance * scale
         if di.null_windows.shape[0] >= 2:  # the same fit's response to single-window null images
