@@ -136,8 +136,8 @@ def main() -> None:
     print(f"ratio: {v / b:.2f}x  (target <= 1.25x; medians of {args.repeat} interleaved runs)")
     bc, vc = statistics.median(bare_cpu), statistics.median(full_cpu)
     load = os.getloadavg()[0]
-    print(f"CPU time (user + system): bare {bc:.3f} s, vetcore run {vc:.3f} s, ratio {vc / bc:.2f}x "
-          f"(less sensitive to other processes; load average now {load:.1f})")  # fmt: skip
+    print(f"CPU time (user + system, all threads incl. BLAS workers): bare {bc:.3f} s, vetcore run "
+          f"{vc:.3f} s, ratio {vc / bc:.2f}x; load average now {load:.1f}")  # fmt: skip
     s = statistics.median(scipy_s)
     each = ", ".join(f"{k} {statistics.median(c[k] for c in checks):.3f}" for k in checks[0])
     print(f"time in each check (medians, from report.json): {each} s")
