@@ -200,7 +200,8 @@ def test_result_contents_and_epochs():
     assert m["max_depth_pixel_distance"] < 1.0
     loc = result.localization
     assert loc.method == "V09 difference-image PSF fit" and loc.label == case.stamp.label
-    assert len(loc.epochs) == m["n_transits_used"] == m["n_epoch_localizations"] >= 2
+    # a transit's own localization only where its fitted amplitude reaches EPOCH_SNR_FACTOR × min_snr
+    assert 2 <= len(loc.epochs) == m["n_epoch_localizations"] <= m["n_transits_used"]
     assert all(e.label.startswith(f"{case.stamp.label} E") for e in loc.epochs)
     assert np.all(np.linalg.eigvalsh(loc.covariance_arcsec2) > 0)
     # the reported covariance is never smaller than the formal one
