@@ -53,6 +53,7 @@ import numpy as np
 __all__ = [
     "HIGH_PASS_DAYS",
     "MAX_MODES",
+    "MAX_RESPONSE_CADENCES",
     "NULLS_PER_MODE",
     "NoiseModel",
     "estimate_noise",
@@ -65,6 +66,9 @@ __all__ = [
 MAX_MODES = 3
 #: Null images needed per estimated mode.
 NULLS_PER_MODE = 5
+#: Cadences used at most to measure the pointing response (an evenly strided subset beyond it: the
+#: response of ~100 pixels to 2–6 regressors is set to well below a per cent by a few thousand).
+MAX_RESPONSE_CADENCES = 4000
 #: Width (days) of the running mean removed from the centroid and the pixels before measuring their
 #: response to the jitter: longer than the jitter's correlation time (≲ 4 h), shorter than drifts.
 HIGH_PASS_DAYS = 0.5
@@ -149,11 +153,14 @@ def pointing_response(
 
     The pointing proxy is the flux-weighted centroid of the ``aperture`` pixels
     (``rows``/``cols``: the valid pixels' positions); both it and the pixels are
-    high-passed by a running mean over :data:`HIGH_PASS_DAYS`.  Columns: the
+    high-passed by a running mean over :data:`HIGH_PASS_DAYS`; at most
+    :data:`MAX_RESPONSE_CADENCES` evenly strided cadences are used.  Columns: the
     response to the jitter in row and column, and to its products with the slow
     centroid (the pattern changes as the star drifts).  ``None`` with too few
     cadences.
     """
+    stride = -(-flux.shape[0] // MAX_RESPONSE_CADENCES)
+    flux, cadence_days = flux[::stride], cadence_days * stride
     n = flux.shape[0]
     if n < 50:
         return None
