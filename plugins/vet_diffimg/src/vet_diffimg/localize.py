@@ -29,16 +29,14 @@ the source's position relative to the star, and through the star to the
 catalogue, is no better known than the star's position in the same model.
 
 Near a bright star a source's offset looks like the star's own gradient, which
-is also the pattern of pointing jitter; the fit's noise model therefore carries
-the jitter's variance along the model star's gradient too
-(:meth:`vet_diffimg.noise.NoiseModel.with_gradient`), so that a PSF model whose
-gradient differs slightly from the measured response cannot draw a position
-from that difference.  And the position's covariance is a linearisation: to
-call a source off target, :attr:`SourceFit.star_exclusion` also tests the star
-itself as the source by the likelihood ratio of the two fits, and the
-covariance is enlarged when it would put the star further out than that test
-does (where the likelihood is far from Gaussian, as when the signal is weak
-against the jitter pattern).
+is also the pattern of pointing jitter, and a linearised covariance misjudges
+a likelihood that far from Gaussian.  So, to call a source off target,
+:attr:`SourceFit.star_exclusion_jitter` also tests the star itself as the
+source by a likelihood ratio under a noise model whose jitter may take the
+shape of the model star's gradient too (so that a small difference between the
+PSF model and the measured response cannot reject the star), and the
+covariance is enlarged when it would put the star further out than the plain
+likelihood ratio, :attr:`SourceFit.star_exclusion`, does.
 """
 
 from __future__ import annotations
@@ -70,13 +68,17 @@ __all__ = [
 
 @attrs.frozen(eq=False)
 class SourceFit:
-    """A PSF fit on ``pixels`` (indices into the valid-pixel arrays of a :class:`DifferenceImage`);
-    for a difference fit, ``star_chi2`` is the χ² of the same data and weights with the source held at
-    the star's out-of-transit position (amplitude free)."""
+    """A PSF fit on ``pixels`` (indices into the valid-pixel arrays of a :class:`DifferenceImage`)
+    under ``noise``.  For a difference fit, ``star_chi2`` is the χ² of the same data and weights with
+    the source held at the star's out-of-transit position (amplitude free), and ``star_delta_chi2``
+    the same comparison when the pointing jitter may also take the shape of the model star's
+    gradient (:meth:`vet_diffimg.noise.NoiseModel.with_gradient`; the best fit is not re-minimised
+    under that model, so the difference is a lower bound)."""
 
     fit: PSFFit
     pixels: np.ndarray
     star_chi2: float | None = None
+    star_delta_chi2: float | None = None
     noise: NoiseModel | None = None
 
     @property
@@ -86,6 +88,14 @@ class SourceFit:
         if self.star_chi2 is None:
             return None
         return float(np.sqrt(max(self.star_chi2 - self.fit.chi2, 0.0)))
+
+    @property
+    def star_exclusion_jitter(self) -> float | None:
+        """:attr:`star_exclusion` when the jitter may also look like the star's own gradient: the
+        conservative test an off-target verdict needs."""
+        if self.star_delta_chi2 is None:
+            return None
+        return float(np.sqrt(max(self.star_delta_chi2, 0.0)))
 
     @property
     def position(self) -> np.ndarray:
@@ -183,18 +193,29 @@ def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tup
     """
     shape = oot.fit.shape
     rows, cols = di.rows.astype(float), di.cols.astype(float)
-    noise = di.noise.with_gradient(_star_gradient(oot, rows, cols))
+    noise = di.noise
     r0, c0, amplitude, snr = matched_filter_peak(rows, cols, di.diff, None, shape, whitener=noise.whitener())
     pixels = _window(di, (r0, c0), radius)
-    whitener = noise.whitener(pixels, extra_variance=(PSF_MODEL_FLOOR * di.diff[pixels]) ** 2)
+    floor = (PSF_MODEL_FLOOR * di.diff[pixels]) ** 2
+    whitener = noise.whitener(pixels, extra_variance=floor)
     fit = fit_position(
         rows[pixels], cols[pixels], di.diff[pixels], None, shape, (amplitude, r0, c0, 0.0),
         bounds_rc=_bounds(di, 1.0), background=False, whitener=whitener,
     )  # fmt: skip
-    at_star = whitener @ shape.pixels(rows[pixels], cols[pixels], *oot.position)
-    data = whitener @ di.diff[pixels]
-    star_chi2 = float(data @ data - (at_star @ data) ** 2 / max(float(at_star @ at_star), 1e-300))
-    return SourceFit(fit=fit, pixels=pixels, star_chi2=star_chi2, noise=noise), snr
+    at_star = shape.pixels(rows[pixels], cols[pixels], *oot.position)
+    best = fit.amplitude * shape.pixels(rows[pixels], cols[pixels], *fit.position)
+    jitter = noise.with_gradient(_star_gradient(oot, rows, cols)).whitener(pixels, extra_variance=floor)
+    star_chi2 = _amplitude_chi2(whitener, at_star, di.diff[pixels])
+    delta = _amplitude_chi2(jitter, at_star, di.diff[pixels]) - float(
+        np.sum((jitter @ (best - di.diff[pixels])) ** 2)
+    )
+    return SourceFit(fit=fit, pixels=pixels, star_chi2=star_chi2, star_delta_chi2=delta, noise=noise), snr
+
+
+def _amplitude_chi2(whitener: np.ndarray, template: np.ndarray, data: np.ndarray) -> float:
+    """χ² of ``data`` against the best multiple of ``template`` under the whitener."""
+    t, d = whitener @ template, whitener @ data
+    return float(d @ d - (t @ d) ** 2 / max(float(t @ t), 1e-300))
 
 
 def fit_transits(source: SourceFit, di: DifferenceImage) -> list[PSFFit]:
@@ -243,7 +264,9 @@ def null_covariance(source: SourceFit, di: DifferenceImage) -> np.ndarray | None
 def bootstrap_covariance(
     source: SourceFit, di: DifferenceImage, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray | None:
-    """Parameter covariance from resampling the transits with replacement (``None`` below 3 transits)."""
+    """Parameter covariance from resampling the transits with replacement (``None`` below 3 transits),
+    times K/(K − 1): the bootstrap variance of a mean of K values is low by (K − 1)/K (Efron &
+    Tibshirani 1993, §5.2), which matters with the few transits of one sector."""
     k = len(di.transits)
     if k < 3 or n_boot < 2:
         return None
@@ -252,7 +275,7 @@ def bootstrap_covariance(
     weight = di.per_transit.weight[:, pix]
     resampled = (counts @ (weight * di.per_transit.diff[:, pix])) / (counts @ weight)
     shifts = (resampled - di.diff[pix]) @ source.fit.response.T
-    return np.atleast_2d(np.cov(shifts, rowvar=False))
+    return np.atleast_2d(np.cov(shifts, rowvar=False)) * (k / (k - 1))
 
 
 @attrs.frozen(eq=False)
@@ -294,8 +317,9 @@ def source_errors(
     linear = float(np.sqrt(max(float(offset @ np.linalg.solve(total, offset)), 0.0)))
     plain = star_exclusion_sigma(source, ratios)
     likelihood_scale = (linear / max(plain, 1.0)) ** 2 if linear > max(plain, 1.0) else 1.0
-    # the test that may call the source off target also allows for the few null images behind the scale
-    exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None)
+    # the test that may call the source off target: the jitter-aware likelihood ratio, allowing for
+    # the few null images behind the error scale
+    exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None, jitter=True)
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
     total = total * likelihood_scale
     return SourceErrors(
@@ -304,12 +328,16 @@ def source_errors(
     )  # fmt: skip
 
 
-def star_exclusion_sigma(source: SourceFit, ratios: Mapping[str, float], n_null: int | None = None) -> float:
-    """:attr:`SourceFit.star_exclusion` in units of the empirically scaled errors (the largest
-    variance ratio of :func:`conservative_covariance`, widened by :func:`hotelling_factor` when
-    ``n_null`` null images set it); 0 without a likelihood ratio."""
+def star_exclusion_sigma(
+    source: SourceFit, ratios: Mapping[str, float], n_null: int | None = None, *, jitter: bool = False
+) -> float:
+    """:attr:`SourceFit.star_exclusion` (``jitter``: :attr:`SourceFit.star_exclusion_jitter`) in units
+    of the empirically scaled errors (the largest variance ratio of :func:`conservative_covariance`,
+    widened by :func:`hotelling_factor` when ``n_null`` null images set it); 0 without a likelihood
+    ratio."""
     scale = max([1.0, *ratios.values()]) * (1.0 if n_null is None else hotelling_factor(n_null))
-    return float(source.star_exclusion or 0.0) / float(np.sqrt(scale))
+    value = source.star_exclusion_jitter if jitter else source.star_exclusion
+    return float(value or 0.0) / float(np.sqrt(scale))
 
 
 def hotelling_factor(n: int, nsigma: float = 3.0) -> float:
