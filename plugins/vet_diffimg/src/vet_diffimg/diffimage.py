@@ -304,30 +304,12 @@ def window_images(
     n_steps = np.zeros(k, dtype=int)
     n_base = np.zeros(k, dtype=int)
     for i, w in enumerate(windows):
-        t_base = stamp.time[w.baseline] - w.t_mid
-        t_in = stamp.time[w.in_transit] - w.t_mid
-        inside = steps[(steps > stamp.time[w.indices[0]]) & (steps <= stamp.time[w.indices[-1]])] - w.t_mid
-        design, at_in, keep, n_steps[i] = _design(t_base, t_in, inside, BASELINE_ORDER[baseline], min_side)
-        base_idx = w.baseline[keep]
+        design, at_in, base_idx, n_steps[i] = _window_design(stamp, w, baseline, steps, min_side, regressors)
         n_base[i] = base_idx.size
         f_in = stamp.flux[w.in_transit][:, valid].astype(float)
         f_base = stamp.flux[base_idx][:, valid].astype(float)
         f_in = np.column_stack([f_in, f_in[:, aperture].sum(axis=1)])
         f_base = np.column_stack([f_base, f_base[:, aperture].sum(axis=1)])
-        if (
-            regressors is not None
-            and regressors.count
-            and base_idx.size > design.shape[1] + regressors.count + 2
-        ):
-            r_base = regressors.values[base_idx]
-            r_in = regressors.values[w.in_transit].mean(axis=0)
-            measured = ~regressors.external
-            if measured.any():  # only the wiggle about its own baseline trend, never extrapolated
-                coef_r = np.linalg.lstsq(design, r_base[:, measured], rcond=None)[0]
-                r_base = r_base.copy()
-                r_base[:, measured] -= design @ coef_r
-                r_in = np.where(measured, 0.0, r_in)
-            design, at_in = np.column_stack([design, r_base]), np.concatenate([at_in, r_in])
         d, v, o, ov, leverage = _difference(design, at_in, f_base, f_in)
         diff[i], var[i], oot[i], oot_var[i] = d, v, o, ov
         if white is not None and err2 is not None:
@@ -347,6 +329,36 @@ def window_images(
         n_steps=n_steps,
         white_var=white if white is None or np.all(np.isfinite(white)) else None,
     )
+
+
+def _window_design(
+    stamp: Stamp,
+    window: TransitWindow,
+    baseline: str,
+    steps: np.ndarray,
+    min_side: int,
+    regressors: Regressors | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The baseline model of one window (see :func:`window_images`): design matrix over the kept
+    baseline cadences, its mean row over the in-transit cadences, the kept baseline cadences'
+    indices and the number of step terms."""
+    w = window
+    t_base = stamp.time[w.baseline] - w.t_mid
+    t_in = stamp.time[w.in_transit] - w.t_mid
+    inside = steps[(steps > stamp.time[w.indices[0]]) & (steps <= stamp.time[w.indices[-1]])] - w.t_mid
+    design, at_in, keep, n_steps = _design(t_base, t_in, inside, BASELINE_ORDER[baseline], min_side)
+    base_idx = w.baseline[keep]
+    if regressors is not None and regressors.count and base_idx.size > design.shape[1] + regressors.count + 2:
+        r_base = regressors.values[base_idx]
+        r_in = regressors.values[w.in_transit].mean(axis=0)
+        measured = ~regressors.external
+        if measured.any():  # only the wiggle about its own baseline trend, never extrapolated
+            coef_r = np.linalg.lstsq(design, r_base[:, measured], rcond=None)[0]
+            r_base = r_base.copy()
+            r_base[:, measured] -= design @ coef_r
+            r_in = np.where(measured, 0.0, r_in)
+        design, at_in = np.column_stack([design, r_base]), np.concatenate([at_in, r_in])
+    return design, at_in, base_idx, n_steps
 
 
 def _difference(
@@ -524,14 +536,22 @@ def aperture_noise(
     Only the aperture sum is modelled, so comparing baseline models costs a fraction
     of building the images.
     """
-    sub_valid = aperture_mask_2d(valid, aperture)
-    sub_ap = np.ones(int(sub_valid.sum()), dtype=bool)
-    per = window_images(stamp, sub_valid, sub_ap, transits, baseline, steps, min_side, regressors)
-    _, var = combine(per.ap_diff, per.ap_var)
+    total = stamp.flux[:, aperture_mask_2d(valid, aperture)].astype(float).sum(axis=1)[:, None]
+    steps = np.empty(0) if steps is None else np.asarray(steps, dtype=float)
+
+    def images(windows: Sequence[TransitWindow]) -> tuple[np.ndarray, np.ndarray]:
+        out = np.empty((2, len(windows)))
+        for i, w in enumerate(windows):
+            design, at_in, base_idx, _ = _window_design(stamp, w, baseline, steps, min_side, regressors)
+            d, v, *_ = _difference(design, at_in, total[base_idx], total[w.in_transit])
+            out[:, i] = d[0], v[0]
+        return out[0], out[1]
+
+    _, var = combine(*images(transits))
     ratio = 1.0
     if len(nulls) >= min_null:
-        null = window_images(stamp, sub_valid, sub_ap, nulls, baseline, steps, min_side, regressors)
-        ratio = max(1.0, float(np.sqrt(np.mean(null.ap_diff**2 / null.ap_var))))
+        null_diff, null_var = images(nulls)
+        ratio = max(1.0, float(np.sqrt(np.mean(null_diff**2 / null_var))))
     return float(np.sqrt(var)) * ratio
 
 

@@ -143,7 +143,29 @@ def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
     half = width // 2
     lo = np.clip(np.arange(n) - half, 0, n)
     hi = np.clip(np.arange(n) + half + 1, 0, n)
-    return (csum[hi] - csum[lo]) / (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
+    count = (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
+    if n <= 2 * half + 1:
+        return (csum[hi] - csum[lo]) / count
+    # full windows in the middle by slicing (no gather); the shortened ones at both ends
+    out = np.empty(values.shape)
+    out[half : n - half] = csum[2 * half + 1 :] - csum[: n - 2 * half]
+    out[:half] = csum[hi[:half]] - csum[lo[:half]]
+    out[n - half :] = csum[hi[n - half :]] - csum[lo[n - half :]]
+    return out / count
+
+
+def _solve_least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients (k, m) of ``values`` (n, m) on ``design`` (n, k), n ≫ k.
+
+    Normal equations of the column-normalised design (a k × k system) when it is
+    well conditioned, else :func:`numpy.linalg.lstsq` (an SVD over all n rows).
+    """
+    norm = np.sqrt(np.sum(design**2, axis=0))
+    scaled = design / norm
+    gram = scaled.T @ scaled
+    if np.linalg.cond(gram) > 1e8:
+        return np.asarray(np.linalg.lstsq(design, values, rcond=None)[0])
+    return np.linalg.solve(gram, scaled.T @ values) / norm[:, None]
 
 
 def pointing_response(
@@ -177,7 +199,7 @@ def pointing_response(
     if design.shape[1] == 0:
         return None
     pixels = flux - _running_mean(flux, width)
-    coef = np.linalg.lstsq(design, pixels, rcond=None)[0]  # (k, m)
+    coef = _solve_least_squares(design, pixels)  # (k, m)
     return np.asarray(coef.T)
 
 
