@@ -85,6 +85,33 @@ class PSFShape:
             value = value + self.halo_fraction * norm / (h * h) * np.exp(-0.5 * q / (h * h))
         return value.mean(axis=-1)
 
+    def pixels_and_gradient(
+        self, rows: np.ndarray, cols: np.ndarray, r0: float, c0: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`pixels` at one position (n,) and its analytic derivatives (n, 7) with respect to
+        (r0, c0, sigma_row, sigma_col, rho, halo_fraction, halo_scale)."""
+        dr = rows[:, None] + _SUB_R[None, :] - r0
+        dc = cols[:, None] + _SUB_C[None, :] - c0
+        sr, sc, rho, frac, h = self.values()
+        one = 1.0 - rho * rho
+        cross = dr * dc / (sr * sc)
+        q = (dr * dr / (sr * sr) - 2.0 * rho * cross + dc * dc / (sc * sc)) / one
+        norm = 1.0 / (2.0 * math.pi * sr * sc * math.sqrt(one))
+        core = norm * np.exp(-0.5 * q)
+        halo = norm / (h * h) * np.exp(-0.5 * q / (h * h))
+        value = (1.0 - frac) * core + frac * halo
+        d_q = -0.5 * ((1.0 - frac) * core + frac * halo / (h * h))  # ∂value/∂q
+        grads = (
+            d_q * (-2.0 * (dr / (sr * sr) - rho * dc / (sr * sc)) / one),  # r0
+            d_q * (-2.0 * (dc / (sc * sc) - rho * dr / (sr * sc)) / one),  # c0
+            -value / sr + d_q * (-2.0 * (dr * dr / (sr * sr) - rho * cross) / (sr * one)),  # sigma_row
+            -value / sc + d_q * (-2.0 * (dc * dc / (sc * sc) - rho * cross) / (sc * one)),  # sigma_col
+            value * rho / one + d_q * (2.0 * (rho * q - cross) / one),  # rho
+            halo - core,  # halo_fraction
+            frac * halo * (q / (h * h * h) - 2.0 / h),  # halo_scale
+        )
+        return value.mean(axis=-1), np.stack([g.mean(axis=-1) for g in grads], axis=-1)
+
 
 @attrs.frozen(eq=False)
 class PSFFit:
@@ -261,9 +288,14 @@ def fit_shape(
         shape = PSFShape(*p[4:9])
         return (p[0] * shape.pixels(rows, cols, p[1], p[2]) + p[3] - data) * weight
 
+    def jacobian(p: np.ndarray) -> np.ndarray:
+        model, grads = PSFShape(*p[4:9]).pixels_and_gradient(rows, cols, p[1], p[2])
+        jac = np.column_stack([model, p[0] * grads[:, :2], np.ones_like(model), p[0] * grads[:, 2:]])
+        return jac * weight[:, None]
+
     from scipy.optimize import least_squares  # imported where used: start-up stays light
 
-    res = least_squares(residuals, x, bounds=(lo, hi), method="trf", x_scale="jac", jac="2-point")
+    res = least_squares(residuals, x, bounds=(lo, hi), method="trf", x_scale="jac", jac=jacobian)
     shape = PSFShape(*(float(v) for v in res.x[4:9]))
     return _finish(res, np.asarray(res.jac), weight, data.size, shape)
 
