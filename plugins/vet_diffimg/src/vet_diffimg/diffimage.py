@@ -299,8 +299,8 @@ def window_images(
     steps = np.empty(0) if steps is None else np.asarray(steps, dtype=float)
     # the aperture-summed flux rides along as pixel m
     diff, var, oot, oot_var = (np.empty((k, m + 1)) for _ in range(4))
-    err2 = None if stamp.flux_err is None else np.asarray(stamp.flux_err, dtype=float)[:, valid] ** 2
-    white = None if err2 is None else np.empty((k, m))
+    flux_err = stamp.flux_err
+    white = None if flux_err is None else np.empty((k, m))
     n_steps = np.zeros(k, dtype=int)
     n_base = np.zeros(k, dtype=int)
     for i, w in enumerate(windows):
@@ -312,10 +312,10 @@ def window_images(
         f_base = np.column_stack([f_base, f_base[:, aperture].sum(axis=1)])
         d, v, o, ov, leverage = _difference(design, at_in, f_base, f_in)
         diff[i], var[i], oot[i], oot_var[i] = d, v, o, ov
-        if white is not None and err2 is not None:
-            white[i] = (
-                err2[w.in_transit].mean(axis=0) / w.in_transit.size + err2[base_idx].mean(axis=0) * leverage
-            )
+        if white is not None and flux_err is not None:  # the squared errors of this window's cadences only
+            err2_in = np.asarray(flux_err[w.in_transit], dtype=float)[:, valid] ** 2
+            err2_base = np.asarray(flux_err[base_idx], dtype=float)[:, valid] ** 2
+            white[i] = err2_in.mean(axis=0) / w.in_transit.size + err2_base.mean(axis=0) * leverage
     return WindowImages(
         diff=diff[:, :m],
         var=var[:, :m],

@@ -139,7 +139,9 @@ class NoiseModel:
 def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
     """Centred running mean along axis 0 over ``width`` samples (shorter at the ends)."""
     n = values.shape[0]
-    csum = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    csum = np.empty((n + 1, *values.shape[1:]))
+    csum[0] = 0.0
+    np.cumsum(values, axis=0, out=csum[1:])
     half = width // 2
     lo = np.clip(np.arange(n) - half, 0, n)
     hi = np.clip(np.arange(n) + half + 1, 0, n)
