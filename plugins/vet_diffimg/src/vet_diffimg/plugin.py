@@ -28,8 +28,11 @@ CHECK = Check(
     method="The difference image is built per transit: for every pixel, a baseline through windows on both "
     "sides of the transit (a line or parabola in time, whichever gives the lower empirical aperture noise "
     "with baseline = 'auto') is evaluated at the in-transit times and the in-transit flux subtracted, so "
-    "drifts over the sector do not enter; the source position is a PSF fit to that image, its errors "
-    "scaled by the same fit on transit-free windows.",
+    "drifts over the sector do not enter. Its noise is modelled as correlated between pixels: white "
+    "noise plus the measured patterns of pointing jitter and of a sky plane, with amplitudes from "
+    "transit-free windows. The source position is a generalised least-squares PSF fit under that model, "
+    "its errors checked by the same fit on transit-free windows; it is called off the target only when "
+    "a likelihood-ratio test also rejects the star itself.",
 )
 
 
