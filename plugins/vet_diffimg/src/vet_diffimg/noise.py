@@ -136,8 +136,9 @@ class NoiseModel:
         return whiten - (basis * shrink) @ (basis.T * inv_half[None, :])
 
 
-def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
-    """Centred running mean along axis 0 over ``width`` samples (shorter at the ends)."""
+def _window_sums(values: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums along axis 0 over centred windows of ``width`` samples (shorter at the ends), and the
+    number of samples in each window (shaped to broadcast against ``values``)."""
     n = values.shape[0]
     csum = np.empty((n + 1, *values.shape[1:]))
     csum[0] = 0.0
@@ -147,27 +148,44 @@ def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
     hi = np.clip(np.arange(n) + half + 1, 0, n)
     count = (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
     if n <= 2 * half + 1:
-        return (csum[hi] - csum[lo]) / count
+        return csum[hi] - csum[lo], count
     # full windows in the middle by slicing (no gather); the shortened ones at both ends
     out = np.empty(values.shape)
     out[half : n - half] = csum[2 * half + 1 :] - csum[: n - 2 * half]
     out[:half] = csum[hi[:half]] - csum[lo[:half]]
     out[n - half :] = csum[hi[n - half :]] - csum[lo[n - half :]]
-    return out / count
+    return out, count
 
 
-def _solve_least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Least-squares coefficients (k, m) of ``values`` (n, m) on ``design`` (n, k), n ≫ k.
+def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running mean R·values along axis 0 over ``width`` samples (shorter at the ends)."""
+    sums, count = _window_sums(values, width)
+    return sums / count
 
-    Normal equations of the column-normalised design (a k × k system) when it is
-    well conditioned, else :func:`numpy.linalg.lstsq` (an SVD over all n rows).
+
+def _running_mean_transposed(values: np.ndarray, width: int) -> np.ndarray:
+    """Rᵀ·values for the running mean R of :func:`_running_mean`: the windows are the same for every
+    sample, so (Rᵀv)_j = Σ_{i in window j} v_i / count_i."""
+    _, count = _window_sums(values[:, :1], width)
+    return _window_sums(values / count, width)[0]
+
+
+def _high_pass_regression(design: np.ndarray, flux: np.ndarray, width: int) -> np.ndarray:
+    """Least-squares coefficients (k, m) of the high-passed ``flux`` (n, m), F − R F with R the running
+    mean over ``width`` samples, on ``design`` (n, k), n ≫ k.
+
+    Normal equations of the column-normalised design D (a k × k system), where the
+    high-passed pixels enter only through Dᵀ(F − R F) = (D − RᵀD)ᵀ F, so the running
+    mean is applied (transposed) to the k design columns instead of the m pixels;
+    :func:`numpy.linalg.lstsq` (an SVD over all n rows) when D is ill-conditioned.
     """
     norm = np.sqrt(np.sum(design**2, axis=0))
     scaled = design / norm
     gram = scaled.T @ scaled
     if np.linalg.cond(gram) > 1e8:
-        return np.asarray(np.linalg.lstsq(design, values, rcond=None)[0])
-    return np.linalg.solve(gram, scaled.T @ values) / norm[:, None]
+        return np.asarray(np.linalg.lstsq(design, flux - _running_mean(flux, width), rcond=None)[0])
+    projected = (scaled - _running_mean_transposed(scaled, width)).T @ flux
+    return np.linalg.solve(gram, projected) / norm[:, None]
 
 
 def pointing_response(
@@ -200,8 +218,7 @@ def pointing_response(
     design = design[:, np.std(design, axis=0) > 0]
     if design.shape[1] == 0:
         return None
-    pixels = flux - _running_mean(flux, width)
-    coef = _solve_least_squares(design, pixels)  # (k, m)
+    coef = _high_pass_regression(design, flux, width)  # (k, m)
     return np.asarray(coef.T)
 
 
