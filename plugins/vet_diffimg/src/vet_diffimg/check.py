@@ -298,7 +298,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
     oot_cadences = usable & ~in_transit_mask(stamp, ephemeris, 1.0)
     rows, cols = np.nonzero(valid)
     response = pointing_response(
-        np.asarray(stamp.flux[oot_cadences][:, valid], dtype=float), aperture, rows.astype(float),
+        stamp.flux[oot_cadences][:, valid], aperture, rows.astype(float),
         cols.astype(float), stamp.cadence_seconds / 86400.0,
     )  # fmt: skip
     patterns = noise_patterns(response, rows.astype(float), cols.astype(float))

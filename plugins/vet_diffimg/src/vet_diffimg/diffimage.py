@@ -258,7 +258,7 @@ def pointing_regressors(
         cols += [p0, p1, p0 * p0, p1 * p1, p0 * p1]
         external += [True] * 5
     else:
-        flux = np.where(usable[:, None], stamp.flux[:, valid][:, aperture], 0.0).astype(float)
+        flux = np.where(usable[:, None], stamp.flux[:, aperture_mask_2d(valid, aperture)], 0.0).astype(float)
         rows, cs = np.nonzero(valid)
         total = flux.sum(axis=1)
         safe = np.where(total != 0, total, 1.0)

@@ -202,7 +202,7 @@ def pointing_response(
     cadences.
     """
     stride = -(-flux.shape[0] // MAX_RESPONSE_CADENCES)
-    flux, cadence_days = flux[::stride], cadence_days * stride
+    flux, cadence_days = np.asarray(flux[::stride], dtype=float), cadence_days * stride
     n = flux.shape[0]
     if n < 50:
         return None
