@@ -332,3 +332,19 @@ def test_run_imports_scipy_and_matplotlib_only_where_used(tmp_path):
         proc = run_cli(*argv, extra_code=report)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip().splitlines()[-1] == imported
+
+
+def test_only_the_console_command_freezes_the_collector(monkeypatch):
+    """``vetcore`` (``command``) moves start-up objects out of the cyclic collector's sight; ``main``,
+    called in a process that goes on (a notebook, a test), leaves the collector alone."""
+    import gc
+
+    from vetcore import cli
+
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    assert cli.main(["checks"]) == 0
+    assert frozen == []
+    monkeypatch.setattr("sys.argv", ["vetcore", "checks"])
+    assert cli.command() == 0
+    assert frozen == [1]

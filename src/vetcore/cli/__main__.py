@@ -2,6 +2,6 @@
 
 import sys
 
-from vetcore.cli import main
+from vetcore.cli import command
 
-sys.exit(main())
+sys.exit(command())
