@@ -296,12 +296,11 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         gain = noise[options.index((model, None))] / noise[options.index((model, regressors))]
         flags += ["POINTING_DECORRELATED"] * (chosen is not None)
     oot_cadences = usable & ~in_transit_mask(stamp, ephemeris, 1.0)
-    rows, cols = np.nonzero(valid)
+    rows, cols = (np.asarray(v, dtype=float) for v in np.nonzero(valid))
     response = pointing_response(
-        stamp.flux[oot_cadences][:, valid], aperture, rows.astype(float),
-        cols.astype(float), stamp.cadence_seconds / 86400.0,
-    )  # fmt: skip
-    patterns = noise_patterns(response, rows.astype(float), cols.astype(float))
+        stamp.flux[oot_cadences][:, valid], aperture, rows, cols, stamp.cadence_seconds / 86400.0
+    )
+    patterns = noise_patterns(response, rows, cols)
     di = build_difference_image(
         stamp,
         valid,
@@ -310,7 +309,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         nulls,
         baseline=model,
         regressors=chosen,
-        response=patterns,
+        patterns=patterns,
         **common,
     )
     di = attrs.evolve(di, snr_gain=gain)

@@ -51,7 +51,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from vet_diffimg.noise import NoiseModel, estimate_noise
+from vet_diffimg.noise import NoiseModel, estimate_noise, noise_patterns
 from vetcore import Ephemeris, Stamp
 from vetcore.transits import TransitWindow, WindowGeometry, time_from_mid_transit, transit_windows
 
@@ -449,14 +449,14 @@ def build_difference_image(
     min_side: int = 5,
     min_null: int = 5,
     regressors: Regressors | None = None,
-    response: np.ndarray | None = None,
+    patterns: np.ndarray | None = None,
 ) -> DifferenceImage:
     """Combine the transits' difference images and calibrate their noise on the null windows.
 
     ``aperture`` is a boolean mask over the valid pixels.  With fewer than
     ``min_null`` null windows the propagated noise is used as is (ratios 1).
-    ``response`` (m, k): the pixels' measured response to the pointing
-    (:func:`vet_diffimg.noise.pointing_response`), the pattern of the correlated noise.
+    ``patterns`` (m, k): the patterns of the correlated noise
+    (:func:`vet_diffimg.noise.noise_patterns`; default: a sky level and its gradients).
     """
     per = window_images(stamp, valid, aperture, transits, baseline, steps, min_side, regressors)
     diff, var_prop = combine(per.diff, per.var, per.weight)
@@ -481,8 +481,10 @@ def build_difference_image(
         else:
             null_noise = null.diff * np.sqrt(var_prop / null.var)
     ap_sigma = float(np.sqrt(ap_var) * max(ap_ratio, 1.0))
-    noise = estimate_noise(scale, null_noise, min_null=min_null, response=response)
     rows, cols = np.nonzero(valid)
+    if patterns is None:
+        patterns = noise_patterns(None, rows.astype(float), cols.astype(float))
+    noise = estimate_noise(scale, null_noise, patterns, min_null=min_null)
     return DifferenceImage(
         shape=(int(valid.shape[0]), int(valid.shape[1])),
         rows=rows,

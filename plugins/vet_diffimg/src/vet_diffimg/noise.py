@@ -12,37 +12,27 @@ bright target look noisy everywhere, and a signal that lies across that
 pattern (a neighbour's eclipse) loses most of its significance.
 
 This module models the noise covariance of the combined image as a
-diagonal plus a low-rank part, a factor model estimated on the null images
-(difference images built the same way at epochs without a transit, scaled to
-the combined image's propagated noise σ):
+diagonal plus a low-rank part, a factor model whose patterns are measured and
+whose amplitudes are set by the null images (difference images built the same
+way at epochs without a transit, scaled to the combined image's noise σ):
 
-    C = S (diag ψ + U Uᵀ) S,        S = diag σ,
+    C = S (diag ψ + U Uᵀ) S,        S = diag σ.
 
-in units of σ: z_j = n_j / σ.  The columns of U are the principal components
-of the sample *correlation* matrix of z (so that pixels with more white noise
-than others do not pose as a mode) whose eigenvalues λ exceed the largest
-eigenvalue white noise alone would reach, the Marchenko–Pastur edge
-(1 + √(m/J))² for m pixels and J null images (Johnstone 2001, Ann. Stat. 29,
-295), at most :data:`MAX_MODES` and J/:data:`NULLS_PER_MODE` of them; each
-keeps its variance above the white level, λ − 1, back in units of σ.  ψ (≥ 1)
-is what remains of each pixel's empirical variance.  Fits
-and the matched filter then use generalised least squares with C⁻¹: a
-weighting that discounts the jitter pattern only along its own direction
-(Gibson et al. 2012, MNRAS 419, 2683, treat correlated noise in transit
-light curves the same way; in pixels it is the pixel-level decorrelation of
-Deming et al. 2015, ApJ 805, 132, kept in the noise model rather than
-subtracted).  Without enough null images the model is diagonal, ψ = 1.
-
-Where the pattern is known, it is better measured than guessed from a few
-dozen null images: :func:`pointing_response` regresses every pixel, over all
+The patterns G: :func:`pointing_response` regresses every pixel, over all
 out-of-transit cadences of the sector, on the measured centroid (high-passed,
 so only the jitter drives it; with cross terms against the slow drift, which
-moves the star across the pixel grid and changes the pattern), as
-pixel-level decorrelation does (Deming et al. 2015; Luger et al. 2016, AJ 152,
-100).  A residual sky level and its gradient (an imperfect background estimate,
-scattered light) join these patterns (:func:`noise_patterns`).  The null
-images then only set the amplitudes: U = G L with L Lᵀ the covariance of
-their projections onto G.
+moves the star across the pixel grid and changes the pattern), as pixel-level
+decorrelation does (Deming et al. 2015, ApJ 805, 132; Luger et al. 2016, AJ
+152, 100); a residual sky level and its gradient (an imperfect background
+estimate, scattered light) join them (:func:`noise_patterns`).  With z_j =
+n_j / σ the null images in units of σ, U = G L with L Lᵀ the covariance of
+their projections onto G (at most J/:data:`NULLS_PER_MODE` patterns), and ψ
+(≥ 1) is what remains of each pixel's empirical variance.  Fits and the matched
+filter then use generalised least squares with C⁻¹: a weighting that discounts
+the jitter pattern only along its own direction (Gibson et al. 2012, MNRAS 419,
+2683, treat correlated noise in transit light curves the same way; in pixels it
+is pixel-level decorrelation kept in the noise model rather than subtracted).
+Without enough null images the model is diagonal, ψ = 1.
 """
 
 from __future__ import annotations
@@ -52,7 +42,6 @@ import numpy as np
 
 __all__ = [
     "HIGH_PASS_DAYS",
-    "MAX_MODES",
     "MAX_RESPONSE_CADENCES",
     "NULLS_PER_MODE",
     "NoiseModel",
@@ -61,10 +50,7 @@ __all__ = [
     "pointing_response",
 ]
 
-#: Correlated modes kept at most: two for the first-order pointing response, one more for the
-#: second order or a background error.
-MAX_MODES = 3
-#: Null images needed per estimated mode.
+#: Null images needed per estimated pattern amplitude.
 NULLS_PER_MODE = 5
 #: Cadences used at most to measure the pointing response (an evenly strided subset beyond it: the
 #: response of ~100 pixels to 2–6 regressors is set to well below a per cent by a few thousand).
@@ -108,12 +94,6 @@ class NoiseModel:
         scaled = gradient / self.sigma[:, None]
         match = np.linalg.lstsq(scaled, self.pointing, rcond=None)[0]  # (2, 2)
         return attrs.evolve(self, modes=np.column_stack([self.modes, scaled @ match]))
-
-    def covariance(self, pixels: np.ndarray | None = None) -> np.ndarray:
-        """C restricted to ``pixels`` (all valid pixels by default)."""
-        sel = slice(None) if pixels is None else pixels
-        s, u = self.sigma[sel], self.modes[sel]
-        return s[:, None] * (np.diag(self.psi[sel]) + u @ u.T) * s[None, :]
 
     def whitener(
         self, pixels: np.ndarray | None = None, extra_variance: np.ndarray | None = None
@@ -233,39 +213,28 @@ def noise_patterns(response: np.ndarray | None, rows: np.ndarray, cols: np.ndarr
 
 
 def estimate_noise(
-    sigma: np.ndarray, null_noise: np.ndarray, *, min_null: int, response: np.ndarray | None = None
+    sigma: np.ndarray, null_noise: np.ndarray, patterns: np.ndarray, *, min_null: int
 ) -> NoiseModel:
     """The factor model of the module docstring from ``null_noise`` (J, m), null images scaled to the
-    combined image's noise scale ``sigma`` (m,): along the measured ``response`` (m, k) when given,
-    else along the null images' own principal components; diagonal (ψ = 1) with fewer than
-    ``min_null`` null images."""
+    combined image's noise scale ``sigma`` (m,), along ``patterns`` (m, k, most important first;
+    :func:`noise_patterns`); diagonal (ψ = 1) with fewer than ``min_null`` null images."""
     m = sigma.size
     n_null = null_noise.shape[0]
     if n_null < min_null:
         return NoiseModel(sigma=sigma, psi=np.ones(m), modes=np.zeros((m, 0)))
     z = null_noise / sigma[None, :]
-    total = np.mean(z**2, axis=0)
-    if response is not None:
-        k = min(response.shape[1], max(1, n_null // NULLS_PER_MODE))
-        basis = response[:, :k] / sigma[:, None]
-        amplitude = np.linalg.lstsq(basis, z.T, rcond=None)[0]  # (k, J)
-        cov = amplitude @ amplitude.T / n_null
-        vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
-        modes = basis @ (vecs * np.sqrt(np.clip(vals, 0.0, None))[None, :])
-        psi = np.maximum(np.mean((z - (basis @ amplitude).T) ** 2, axis=0), 1.0)
-        pointing = None
-        if k >= 2:  # the first-order jitter: the first two patterns with their own amplitudes
-            block = amplitude[:2] @ amplitude[:2].T / n_null
-            vals2, vecs2 = np.linalg.eigh(0.5 * (block + block.T))
-            pointing = basis[:, :2] @ (vecs2 * np.sqrt(np.clip(vals2, 0.0, None))[None, :])
-        return NoiseModel(sigma=sigma, psi=psi, modes=modes, pointing=pointing)
-    # modes of the correlation matrix: pixels with more white noise than others do not pose as modes
-    rms = np.sqrt(np.maximum(total, 1e-300))
-    _, sv, vt = np.linalg.svd(z / (rms * np.sqrt(n_null)), full_matrices=False)
-    eig = sv**2
-    edge = (1.0 + np.sqrt(m / n_null)) ** 2
-    k = int(min(np.sum(eig > edge), MAX_MODES, n_null // NULLS_PER_MODE))
-    # each mode keeps the variance above the white level 1 of the correlation matrix
-    modes = rms[:, None] * vt[:k].T * np.sqrt(np.maximum(eig[:k] - 1.0, 0.0))[None, :]
-    psi = np.maximum(total - np.sum(modes**2, axis=1), 1.0)
-    return NoiseModel(sigma=sigma, psi=psi, modes=modes)
+    k = min(patterns.shape[1], max(1, n_null // NULLS_PER_MODE))
+    basis = patterns[:, :k] / sigma[:, None]
+    amplitude = np.linalg.lstsq(basis, z.T, rcond=None)[0]  # (k, J)
+    modes = basis @ _covariance_root(amplitude)
+    psi = np.maximum(np.mean((z - (basis @ amplitude).T) ** 2, axis=0), 1.0)
+    # the first-order jitter: the first two patterns with their own amplitudes
+    pointing = basis[:, :2] @ _covariance_root(amplitude[:2]) if k >= 2 else None
+    return NoiseModel(sigma=sigma, psi=psi, modes=modes, pointing=pointing)
+
+
+def _covariance_root(amplitude: np.ndarray) -> np.ndarray:
+    """L with L Lᵀ the second-moment matrix of the samples ``amplitude`` (k, J)."""
+    cov = amplitude @ amplitude.T / amplitude.shape[1]
+    vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+    return vecs * np.sqrt(np.clip(vals, 0.0, None))[None, :]
