@@ -47,9 +47,9 @@ from vetcore.testing.recovery import COVERAGE_EXPECTED, SNR_BINS, summarise, vet
 _STATE: dict[str, Any] = {}
 
 
-def _run_one(job: tuple[int, int, bool]) -> dict[str, Any]:
+def _run_one(job: tuple[int, int, bool, tuple[str, ...], str | None]) -> dict[str, Any]:
     """Draw and vet one case (in a worker process); only numbers travel back."""
-    index, seed, neighbours = job
+    index, seed, neighbours, metrics, config = job
     warnings.simplefilter("ignore")
     if "pm" not in _STATE:
         from vetcore.plugins import PluginManager
@@ -58,13 +58,22 @@ def _run_one(job: tuple[int, int, bool]) -> dict[str, Any]:
     start = time.perf_counter()
     case = draw_case(index, seed)
     generate_s = time.perf_counter() - start
-    record = vet_case(case, plugin_manager=_STATE["pm"], neighbours=neighbours)
+    record = vet_case(
+        case, config=config, plugin_manager=_STATE["pm"], neighbours=neighbours, metrics=metrics
+    )
     record["generate_s"] = generate_s
     return record
 
 
-def run(n: int, seed: int, workers: int, neighbours: bool) -> Iterator[dict[str, Any]]:
-    jobs = [(i, seed, neighbours) for i in range(n)]
+def run(
+    n: int,
+    seed: int,
+    workers: int,
+    neighbours: bool,
+    metrics: tuple[str, ...] = (),
+    config: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    jobs = [(i, seed, neighbours, metrics, config) for i in range(n)]
     if workers <= 1:
         yield from map(_run_one, jobs)
         return
@@ -153,15 +162,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", metavar="PATH", help="also write the numbers (and per-target records) as JSON"
     )
+    parser.add_argument(
+        "--metrics",
+        metavar="NAMES",
+        default="",
+        help="comma-separated check metrics to copy into the JSON records (e.g. covariance_source)",
+    )
+    parser.add_argument(
+        "--config", metavar="TOML", help="vetcore config file for every run (check parameters)"
+    )
     args = parser.parse_args(argv)
     if args.targets < 1 or args.workers < 1:
         print("bench_population: --targets and --workers must be at least 1", file=sys.stderr)
         return 2
 
+    metrics = tuple(name.strip() for name in args.metrics.split(",") if name.strip())
     commit = _commit()  # the code under test is the one installed when the run starts
     start = time.perf_counter()
     records = []
-    for i, record in enumerate(run(args.targets, args.seed, args.workers, args.neighbours), 1):
+    cases = run(args.targets, args.seed, args.workers, args.neighbours, metrics, args.config)
+    for i, record in enumerate(cases, 1):
         records.append(record)
         if i % 50 == 0 or i == args.targets:
             print(f"  {i}/{args.targets} targets, {time.perf_counter() - start:.0f} s", file=sys.stderr)
@@ -183,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "V25_s_per_target": checks.get("V25", 0.0) / len(records),
     }
     summary["seed"], summary["commit"], summary["neighbours"] = args.seed, commit, args.neighbours
+    summary["config"] = args.config
     print(f"population seed {args.seed}, commit {summary['commit']}, {n_stamps} stamps")
     print_summary(summary)
     t = summary["timings"]

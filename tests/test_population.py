@@ -249,6 +249,17 @@ def test_recovery_error_ellipses_cover_the_truth(recovery_summary):
         assert 0.15 <= cov["1sigma"] <= COVERAGE_EXPECTED[1] + 0.25, (method, cov)
 
 
+def test_vet_case_copies_the_requested_metrics():
+    warnings.simplefilter("ignore")
+    case = draw_case(0, SEED_RECOVERY, max_sectors=1)
+    record = vet_case(case, checks=("V09",), metrics=("matched_filter_snr", "nope"))
+    (row,) = record["stamps"].values()
+    assert set(row["V09"]["metrics"]) == {"matched_filter_snr"}
+    assert isinstance(row["V09"]["metrics"]["matched_filter_snr"], float)
+    (plain,) = vet_case(case, checks=("V09",))["stamps"].values()
+    assert "metrics" not in plain["V09"]
+
+
 def _record(on_target, verdict, distance, sep=1.0, snr=20.0, outside=False, error=None):
     unit = {"verdict": verdict, "status": "", "distance_sigma": distance, "sigma_arcsec": 1.0}
     return {

@@ -13,7 +13,9 @@ same four words:
     farther than the systematic floor ``offset_floor_arcsec``;
 ``inconclusive``
     not excluded, but too imprecise to tell the target from its surroundings, or
-    nothing could be localized; "not excluded at 3σ" is not "on target";
+    nothing could be localized; "not excluded at 3σ" is not "on target"; nor is
+    an offset between ``on_target_sigma`` and ``sigma_threshold``, where a check
+    sets the off-target threshold above the on-target one;
 ``inconsistent``
     independent localizations of the same signal disagree (target-level checks).
 
@@ -58,19 +60,27 @@ def localization_verdict(
     sigma_threshold: float,
     offset_floor_arcsec: float,
     max_confusion_radius_arcsec: float,
+    on_target_sigma: float | None = None,
 ) -> tuple[str, str]:
     """``(verdict, reason)`` for one localization of the transit source.
 
     ``off_target`` when the offset from the target reaches ``sigma_threshold``
     (Mahalanobis) and exceeds ``offset_floor_arcsec``; otherwise ``on_target``
-    when the confusion radius is at most ``max_confusion_radius_arcsec``;
+    when the offset is below ``on_target_sigma`` (default ``sigma_threshold``)
+    and the confusion radius is at most ``max_confusion_radius_arcsec``;
     otherwise ``inconclusive``.  ``reason`` is one sentence for a report.
     """
     sigma = localization.offset_sigma
     distance = localization.distance_arcsec
     radius = localization.confusion_radius_arcsec(CONFUSION_NSIGMA)
+    consistent = sigma_threshold if on_target_sigma is None else min(on_target_sigma, sigma_threshold)
     if sigma >= sigma_threshold and distance > offset_floor_arcsec:
         return OFF_TARGET, f"source {distance:.1f}″ from the target, excluded at {sigma:.1f}σ"
+    if sigma >= consistent and distance > offset_floor_arcsec:
+        return INCONCLUSIVE, (
+            f"source {distance:.1f}″ from the target at {sigma:.1f}σ: neither consistent with the target "
+            f"(< {consistent:g}σ) nor excluded (≥ {sigma_threshold:g}σ)"
+        )
     if radius <= max_confusion_radius_arcsec:
         return ON_TARGET, (
             f"source consistent with the target ({sigma:.1f}σ); "

@@ -138,10 +138,23 @@ def test_significant_offset_below_floor_is_on_target(run_v25):
     assert lowered.metrics["verdict"] == "off_target"
 
 
+def test_marginal_offset_is_inconclusive(run_v25):
+    """Between on_target_sigma (3σ) and sigma_threshold (3.5σ) the source is neither on nor off target."""
+    data = sectors((3.6, 0.0), (3.8, 0.2), (3.7, -0.2))  # mean 3.7″ at σ̄ = 2/√3″: 3.2σ
+    res = run_v25(data, sigma_threshold=3.5, on_target_sigma=3.0)
+    assert 3.0 < res.metrics["offset_sigma"] < 3.5
+    assert res.metrics["verdict"] == "inconclusive" and "OFFSET_MARGINAL" in res.flags
+    assert "neither consistent" in res.message
+    assert run_v25(data, sigma_threshold=3.0).metrics["verdict"] == "off_target"
+
+
 def test_thresholds_are_parameters(run_v25):
     data = sectors((6.0, 0.0), (7.0, 0.0), (6.5, 0.5))  # ≈ 5.7σ at σ̄ = 1.15″
     assert run_v25(data).metrics["verdict"] == "off_target"
-    assert run_v25(data, sigma_threshold=8.0).metrics["verdict"] == "on_target"
+    assert run_v25(data, sigma_threshold=8.0, on_target_sigma=8.0).metrics["verdict"] == "on_target"
+    # raising only the off-target threshold leaves the 5.7σ offset between the two: inconclusive
+    marginal = run_v25(data, sigma_threshold=8.0)
+    assert marginal.metrics["verdict"] == "inconclusive" and "OFFSET_MARGINAL" in marginal.flags
     spread = sectors((0.0, 0.0), (10.0, 0.0), (0.0, 10.0))  # χ² = 100/3 with 4 dof: p = 1.0e-6
     assert run_v25(spread).metrics["chi2"] == pytest.approx(100.0 / 3.0)
     assert run_v25(spread).metrics["verdict"] == "inconsistent"

@@ -126,20 +126,28 @@ def vet_case(
     plugin_manager: PluginManager | None = None,
     neighbours: bool = False,
     extra: Mapping[str, Any] | None = None,
+    metrics: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run ``checks`` on ``case`` through :func:`vetcore.vet` and score it against the truth.
 
     ``neighbours=True`` gives the run the case's star list (:meth:`PopulationCase.neighbours`)
     for host attribution.  ``extra`` are further keyword arguments for
-    :func:`vetcore.vet`.  A failure of the run itself (not of a check, which the
-    runner isolates) is recorded in ``error``.
+    :func:`vetcore.vet`.  ``metrics`` names check metrics to copy into each
+    result's entry (under ``"metrics"``, where the result has them), for diagnosis.
+    A failure of the run itself (not of a check, which the runner isolates) is
+    recorded in ``error``.
     """
     with tempfile.TemporaryDirectory() as tmp:
         kwargs: dict[str, Any] = dict(extra or {})
         if neighbours:
             more, config = _neighbour_arguments(case, Path(tmp), config)
             kwargs.update(more)
-        return _vet_and_score(case, checks, config, plugin_manager, kwargs)
+        return _vet_and_score(case, checks, config, plugin_manager, kwargs, metrics)
+
+
+def _picked(result: CheckResult, names: Sequence[str]) -> dict[str, Any]:
+    found = result.metrics or {}
+    return {name: found[name] for name in names if name in found}
 
 
 def _vet_and_score(
@@ -148,6 +156,7 @@ def _vet_and_score(
     config: Any,
     plugin_manager: PluginManager | None,
     kwargs: Mapping[str, Any],
+    metrics: Sequence[str] = (),
 ) -> dict[str, Any]:
     import vetcore
 
@@ -203,15 +212,19 @@ def _vet_and_score(
                 "distance_sigma": _distance(result.localization, truth_offset),
                 "sigma_arcsec": None if result.localization is None else result.localization.sigma_arcsec,
             }
+            if metrics:
+                row[cid]["metrics"] = _picked(result, metrics)
             record["check_s"][cid] = record["check_s"].get(cid, 0.0) + float(result.elapsed_s)
         record["stamps"][sector.label] = row
     for cid, result in report.aggregates.items():
         record["check_s"][cid] = record["check_s"].get(cid, 0.0) + float(result.elapsed_s)
-        entry = {
+        entry: dict[str, Any] = {
             "verdict": _verdict(result),
             "status": result.status.value,
             "distance_sigma": _distance(result.localization, truth_offset),
         }
+        if metrics:
+            entry["metrics"] = _picked(result, metrics)
         for m in SECTOR_METHODS:
             v = result.metrics.get(f"{m}_verdict") if result.metrics else None
             if isinstance(v, str):

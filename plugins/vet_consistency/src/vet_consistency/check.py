@@ -57,6 +57,8 @@ FLAGS: dict[str, str] = {
     "localization from it.",
     "OFFSET_BELOW_FLOOR": "The combined offset is statistically significant but smaller than "
     "offset_floor_arcsec, the systematic floor: not called off target.",
+    "OFFSET_MARGINAL": "The combined offset lies between on_target_sigma and sigma_threshold: neither "
+    "consistent with the target nor excluded from it.",
     "POOR_LOCALIZATION": "The 3σ confusion radius exceeds max_confusion_radius_pixels: the localization "
     "cannot tell the target from stars around it, so it is not called on target.",
     "NEIGHBOUR_IN_CONFUSION_RADIUS": "A listed star bright enough to produce the observed depth lies within "

@@ -14,10 +14,19 @@ VETCORE_API = 1
 PARAMS = (
     Param(
         "sigma_threshold",
-        3.0,
+        3.5,
         "Combined offset significance (Mahalanobis distance √(dᵀC⁻¹d), the same measure as "
         "Localization.offset_sigma) at or above which the source is excluded from the target; also the "
-        "largest σ at which a listed star is named as the host.",
+        "largest σ at which a listed star is named as the host. With calibrated errors an on-target "
+        "signal exceeds t by chance with probability exp(−t²/2): 1.1 % at 3σ, 0.22 % at 3.5σ.",
+        minimum=0.5,
+        maximum=20.0,
+    ),
+    Param(
+        "on_target_sigma",
+        3.0,
+        "On target only when the combined offset is below this many σ (and the confusion radius within "
+        "its limit); an offset between this and sigma_threshold is inconclusive (OFFSET_MARGINAL).",
         minimum=0.5,
         maximum=20.0,
     ),
@@ -52,7 +61,7 @@ PARAMS = (
     ),
     Param(
         "sector_systematic_pixels",
-        0.1,
+        0.05,
         "Systematic error (1σ, isotropic, in pixels of each stamp's own WCS scale) of one sector's "
         "localization — PSF-model, crowding and pixel-to-sky errors that a fit's formal error lacks and "
         "that do not shrink with S/N — added in quadrature to every sector's covariance before "

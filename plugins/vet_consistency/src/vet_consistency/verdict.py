@@ -9,7 +9,8 @@ Evaluated on the primary method's combined localization, in this order:
 3. :func:`vetcore.verdicts.localization_verdict` with the confusion limit
    ``max_confusion_radius_pixels`` × pixel scale: ``off_target`` when excluded at
    ≥ ``sigma_threshold`` beyond ``offset_floor_arcsec``; ``inconclusive`` when
-   the 3σ confusion radius exceeds the limit;
+   the offset lies between ``on_target_sigma`` and ``sigma_threshold`` or the
+   3σ confusion radius exceeds the limit;
 4. an ``on_target`` from step 3 is kept only if no other method places the
    source off target on its own, no listed star that could produce the
    observed depth lies within the confusion radius of the source, and none has
@@ -78,6 +79,7 @@ def method_verdict(s: MethodSummary, m: Measurement, p: Params) -> str:
         sigma_threshold=p.sigma_threshold,
         offset_floor_arcsec=p.offset_floor_arcsec,
         max_confusion_radius_arcsec=_limit(m, p),
+        on_target_sigma=p.on_target_sigma,
     )
     return verdict
 
@@ -172,9 +174,18 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
                 )
         return done(OFF_TARGET, f"off target: {where}, {basis}{host_text}", host)
 
-    if best.significance.mahalanobis >= p.sigma_threshold:
+    if sigma >= p.on_target_sigma and best.distance <= p.offset_floor_arcsec:
         flags.append("OFFSET_BELOW_FLOOR")
     rivals = hosts.feasible_within(best.offset[0], best.offset[1], radius) if hosts is not None else []
+    marginal = sigma >= p.on_target_sigma and best.distance > p.offset_floor_arcsec
+    if verdicts[best.method] == INCONCLUSIVE and marginal:
+        flags.append("OFFSET_MARGINAL")
+        return done(
+            INCONCLUSIVE,
+            f"inconclusive: {where}, {basis}; neither consistent with the target (< {p.on_target_sigma:g}σ) "
+            f"nor excluded (≥ {p.sigma_threshold:g}σ)",
+            _host_id(hosts),
+        )
     if verdicts[best.method] == INCONCLUSIVE:
         flags.append("POOR_LOCALIZATION")
         limit_text = f"limit {limit:.1f}″" if math.isfinite(limit) else "pixel scale unknown"

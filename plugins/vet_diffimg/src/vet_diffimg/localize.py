@@ -34,9 +34,17 @@ a likelihood that far from Gaussian.  So, to call a source off target,
 :attr:`SourceFit.star_exclusion_jitter` also tests the star itself as the
 source by a likelihood ratio under a noise model whose jitter may take the
 shape of the model star's gradient too (so that a small difference between the
-PSF model and the measured response cannot reject the star), and the
-covariance is enlarged when it would put the star further out than the plain
-likelihood ratio, :attr:`SourceFit.star_exclusion`, does.
+PSF model and the measured response cannot reject the star).  The covariance
+is checked against the profile likelihood along the line from the source to
+the star (:func:`likelihood_scale`): where the likelihood ratio does not
+exclude the star at :data:`PROBE_SIGMA`, the covariance is enlarged until it
+puts the star no further out than the likelihood ratio does; where it does,
+the likelihood ratio is read at the point the covariance places at
+:data:`PROBE_SIGMA` towards the star, and the covariance is enlarged when the
+likelihood there is broader.  So the check measures the likelihood's local
+width, not its saturation far from the source (a PSF template moved by more
+than its width no longer overlaps the data, and its likelihood ratio stops
+growing while the linearised distance grows without bound).
 """
 
 from __future__ import annotations
@@ -60,6 +68,7 @@ __all__ = [
     "fit_oot",
     "fit_transits",
     "hotelling_factor",
+    "likelihood_scale",
     "null_covariance",
     "source_errors",
     "star_exclusion_sigma",
@@ -80,6 +89,16 @@ class SourceFit:
     star_chi2: float | None = None
     star_delta_chi2: float | None = None
     noise: NoiseModel | None = None
+    whitener: np.ndarray | None = None
+
+    def delta_chi2_at(self, di: DifferenceImage, position: np.ndarray) -> float | None:
+        """χ² of the same data and weights with the source held at ``position`` (amplitude free),
+        minus the best fit's (``None`` for a fit without its whitener)."""
+        if self.whitener is None:
+            return None
+        rows, cols = di.rows[self.pixels].astype(float), di.cols[self.pixels].astype(float)
+        template = self.fit.shape.pixels(rows, cols, float(position[0]), float(position[1]))
+        return max(_amplitude_chi2(self.whitener, template, di.diff[self.pixels]) - self.fit.chi2, 0.0)
 
     @property
     def star_exclusion(self) -> float | None:
@@ -209,7 +228,10 @@ def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tup
     delta = _amplitude_chi2(jitter, at_star, di.diff[pixels]) - float(
         np.sum((jitter @ (best - di.diff[pixels])) ** 2)
     )
-    return SourceFit(fit=fit, pixels=pixels, star_chi2=star_chi2, star_delta_chi2=delta, noise=noise), snr
+    found = SourceFit(
+        fit=fit, pixels=pixels, star_chi2=star_chi2, star_delta_chi2=delta, noise=noise, whitener=whitener
+    )
+    return found, snr
 
 
 def _amplitude_chi2(whitener: np.ndarray, template: np.ndarray, data: np.ndarray) -> float:
@@ -313,19 +335,46 @@ def source_errors(
         {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
     total = cov + oot.fit.position_covariance
-    offset = source.position - oot.position
-    linear = float(np.sqrt(max(float(offset @ np.linalg.solve(total, offset)), 0.0)))
-    plain = star_exclusion_sigma(source, ratios)
-    likelihood_scale = (linear / max(plain, 1.0)) ** 2 if linear > max(plain, 1.0) else 1.0
+    scale = likelihood_scale(source, oot, di, total, max([1.0, *ratios.values()]))
     # the test that may call the source off target: the jitter-aware likelihood ratio, allowing for
     # the few null images behind the error scale
     exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None, jitter=True)
     amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
-    total = total * likelihood_scale
+    total = total * scale
     return SourceErrors(
         position_covariance=total, relative_covariance=total, amplitude_sigma=float(np.sqrt(amp_var)),
-        ratios=ratios, source=name, star_exclusion=exclusion, likelihood_scale=likelihood_scale,
+        ratios=ratios, source=name, star_exclusion=exclusion, likelihood_scale=scale,
     )  # fmt: skip
+
+
+#: Mahalanobis distance (σ) at which :func:`likelihood_scale` compares the covariance with the profile
+#: likelihood: beyond the 3σ decision threshold of an off-target call, so that no star the likelihood
+#: ratio leaves within reach of that threshold is excluded by the covariance alone.
+PROBE_SIGMA = 5.0
+
+
+def likelihood_scale(
+    source: SourceFit, oot: SourceFit, di: DifferenceImage, covariance: np.ndarray, error_scale: float
+) -> float:
+    """Factor by which ``covariance`` must grow to agree with the profile likelihood towards the star.
+
+    With d the star's Mahalanobis distance from the source in ``covariance`` and
+    L(x) = √Δχ²(x) / √``error_scale`` the likelihood-ratio distance of a position
+    x (source held there, amplitude free; ``error_scale`` the empirical variance
+    ratio the covariance carries): if L(star) < :data:`PROBE_SIGMA` the factor is
+    (d / max(L(star), 1))² when d is larger; otherwise L is read at the point
+    that the covariance puts at :data:`PROBE_SIGMA` on the line to the star, and
+    the factor is (:data:`PROBE_SIGMA` / max(L, 1))² when the likelihood is
+    broader there.  1 otherwise.
+    """
+    offset = oot.position - source.position
+    linear = float(np.sqrt(max(float(offset @ np.linalg.solve(covariance, offset)), 0.0)))
+    at_star = star_exclusion_sigma(source, {"scale": error_scale})
+    if at_star >= PROBE_SIGMA and linear > PROBE_SIGMA:
+        delta = source.delta_chi2_at(di, source.position + offset * (PROBE_SIGMA / linear))
+        if delta is not None:
+            linear, at_star = PROBE_SIGMA, float(np.sqrt(delta / error_scale))
+    return (linear / max(at_star, 1.0)) ** 2 if linear > max(at_star, 1.0) else 1.0
 
 
 def star_exclusion_sigma(
