@@ -370,6 +370,25 @@ def test_methods_disagree_and_explicit_primary(run_v25):
     assert missing.metrics["primary_method"] == "V09" and "PRIMARY_METHOD_MISSING" in missing.flags
 
 
+def test_a_tested_method_leads_only_when_precise_enough_to_decide(run_v25):
+    """Two V08 sectors that disagree, one precise V09 sector: with 20″ errors V08 (3σ radius 42″ for the
+    21″ TESS limit) cannot decide on its own, so its failed consistency test does not make the target
+    inconsistent; with 3″ errors it can, and it leads."""
+
+    def data(v08_sigma):
+        return {
+            "S1": {"V08": result(make_loc(-60.0, 0.0, v08_sigma, method="V08"), 1),
+                   "V09": result(make_loc(0.5, 0.0, 1.0), 1)},
+            "S2": {"V08": result(make_loc(60.0, 0.0, v08_sigma, method="V08"), 2)},
+        }  # fmt: skip
+
+    wide = run_v25(data(20.0))
+    assert wide.metrics["primary_method"] == "V09" and wide.metrics["verdict"] == "on_target"
+    assert wide.metrics["V08_verdict"] == "inconsistent" and "METHOD_VERDICTS_DIFFER" in wide.flags
+    narrow = run_v25(data(3.0))
+    assert narrow.metrics["primary_method"] == "V08" and narrow.metrics["verdict"] == "inconsistent"
+
+
 def test_methods_parameter_restricts(run_v25):
     data = two_methods([(40.0, 0.0)] * 3, [(0.0, 0.0)] * 3, v08_sigma=2.0, v09_sigma=1.0)
     res = run_v25(data, methods="V08")

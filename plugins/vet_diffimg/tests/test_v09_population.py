@@ -68,3 +68,17 @@ def test_on_target_signal_passes_with_a_small_confusion_radius(index, label):
     assert _mahalanobis_from_truth(case, result) < 3.0
     # the PSF was fitted, not assumed: the generator's PSF is not a circular Gaussian
     assert result.metrics["oot_fit_reduced_chi2"] > 1.0
+
+
+def test_a_difference_image_the_psf_does_not_follow_gives_no_localization():
+    """FFI sector with few null images and a bright jittery star: the single-PSF fit leaves reduced
+    χ² ≈ 430, so its position (1.8σ from the target, 4.6σ from the true host 1.6 px away) must not
+    reach V25, where it made the target look on target."""
+    case = population.draw_case(125, 1)
+    stamp = next(s for s in case.stamps if s.label == "S23")
+    assert not case.truth.on_target and case.truth.host_separation_pix > 1.5
+    result = run_check(CHECK, stamp, case.ephemeris)
+    assert result.metrics["fit_reduced_chi2"] > 100.0
+    assert result.status is Status.INCONCLUSIVE and "POOR_DIFFERENCE_FIT" in result.flags
+    assert result.localization is None
+    assert "not one point source" in result.message

@@ -26,6 +26,7 @@ from vet_consistency.combine import (
 )
 from vetcore import CheckResult, Localization, Status, TargetContext
 from vetcore.sky import offset_to_sky
+from vetcore.verdicts import CONFUSION_NSIGMA
 
 __all__ = ["CHECK_ID", "Measurement", "MethodSummary", "Unit", "measure"]
 
@@ -246,18 +247,33 @@ def systematic_errors(ctx: TargetContext, units: Sequence[Unit], pixels: float) 
     return {u.stamp: pixels * scales.get(u.stamp, fallback) for u in units}
 
 
-def choose_primary(summaries: Mapping[str, MethodSummary], requested: str) -> tuple[str, bool]:
+def choose_primary(
+    summaries: Mapping[str, MethodSummary], requested: str, limit_arcsec: float = math.inf
+) -> tuple[str, bool]:
     """The method the verdict follows, and whether a requested one was missing.
 
     ``requested`` names a check id, or ``"auto"``: among methods whose
-    consistency can be tested (≥ 2 units) — else among all — the one with the
-    smallest confusion radius (largest eigenvalue of C̄, the error along the
-    ellipse's major axis, on which the verdict depends); ties go to the lowest id.
+    consistency can be tested (≥ 2 units) and precise enough to decide on their
+    own (3σ confusion radius of the combined position, before any Birge scaling,
+    within ``limit_arcsec``) — else among all — the one with the smallest
+    confusion radius (largest eigenvalue of C̄, the error along the ellipse's
+    major axis, on which the verdict depends); ties go to the lowest id.  A
+    method too imprecise to decide is not preferred for its consistency test,
+    which then says only whether its own wide errors hold.
     """
     if requested != "auto" and requested in summaries:
         return requested, False
-    pool = [s for s in summaries.values() if s.combination is not None] or list(summaries.values())
-    best = min(pool, key=lambda s: (float(np.linalg.eigvalsh(s.covariance)[-1]), s.method))
+
+    def major(covariance: np.ndarray) -> float:
+        return float(np.linalg.eigvalsh(covariance)[-1])
+
+    tested = [
+        s
+        for s in summaries.values()
+        if s.combination is not None
+        and CONFUSION_NSIGMA * math.sqrt(major(s.covariance) / s.scale_factor**2) <= limit_arcsec
+    ]
+    best = min(tested or summaries.values(), key=lambda s: (major(s.covariance), s.method))
     return best.method, requested != "auto"
 
 
@@ -351,7 +367,11 @@ def measure(ctx: TargetContext) -> Measurement:
     good_methods = sorted({u.method for u in units if u.usable})
     systematic = systematic_errors(ctx, units, p["sector_systematic_pixels"])
     summaries = {m: summarize(m, [u for u in units if u.method == m], systematic) for m in good_methods}
-    primary, primary_missing = choose_primary(summaries, p["primary_method"]) if summaries else (None, False)
+    scale = pixel_scale(ctx, units)
+    limit = p["max_confusion_radius_pixels"] * scale if scale else math.inf
+    primary, primary_missing = (
+        choose_primary(summaries, p["primary_method"], limit) if summaries else (None, False)
+    )
     depth, depth_source = observed_depth(
         ctx, units, [n.strip() for n in p["depth_metrics"].split(",") if n.strip()]
     )
@@ -363,7 +383,7 @@ def measure(ctx: TargetContext) -> Measurement:
         primary_missing=primary_missing,
         agreement=tuple(agreement(units)),
         reference=reference(ctx, units),
-        pixel_scale_arcsec=pixel_scale(ctx, units),
+        pixel_scale_arcsec=scale,
         depth_ppm=depth,
         depth_source=depth_source,
     )

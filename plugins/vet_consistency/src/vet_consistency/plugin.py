@@ -75,7 +75,8 @@ PARAMS = (
         "primary_method",
         "auto",
         "Check id whose combined localization decides the verdict, or 'auto': the most precise method "
-        "(smallest confusion radius) among those that can be tested for consistency.",
+        "(smallest confusion radius) among those that can be tested for consistency and whose confusion "
+        "radius is within max_confusion_radius_pixels, else among all.",
         type="str",
     ),
     Param(

@@ -303,12 +303,12 @@ def bootstrap_covariance(
 @attrs.frozen(eq=False)
 class SourceErrors:
     """Uncertainties of a difference-image fit: the reported (row, col) covariance of the source,
-    that of its offset from the OOT fit, the amplitude's most conservative σ, the variance ratio of
-    each estimate (``chi2``: the difference fit's reduced χ²; ``null``, ``bootstrap``) to the
-    unscaled formal one, which estimate set the covariance, the likelihood-ratio rejection of the
-    star (σ, :func:`star_exclusion_sigma`, with the small-sample widening when null images set the
-    scale) and the factor by which the covariance was enlarged so that the star lies no further out
-    in it than that test (without the widening) puts it."""
+    that of its offset from the OOT fit, the amplitude's noise-only σ (formal or null images; the
+    bootstrap only without null images), the variance ratio of each estimate (``chi2``: the
+    difference fit's reduced χ²; ``null``, ``bootstrap``) to the unscaled formal one, which estimate
+    set the covariance, the likelihood-ratio rejection of the star (σ, :func:`star_exclusion_sigma`,
+    with the small-sample widening when null images set the scale) and the factor by which the
+    covariance was enlarged to agree with the profile likelihood (:func:`likelihood_scale`)."""
 
     position_covariance: np.ndarray
     relative_covariance: np.ndarray
@@ -339,7 +339,11 @@ def source_errors(
     # the test that may call the source off target: the jitter-aware likelihood ratio, allowing for
     # the few null images behind the error scale
     exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None, jitter=True)
-    amp_var = max([formal[0, 0]] + [c[0, 0] for c in empirical.values() if c is not None])
+    # the amplitude's detection is judged against noise alone: the bootstrap's scatter between transits
+    # also holds real depth variation (how the cadences sample ingress and egress), so it counts only
+    # where no null images measure the noise
+    noise_only = empirical["null"] if empirical["null"] is not None else empirical["bootstrap"]
+    amp_var = max(formal[0, 0], -np.inf if noise_only is None else noise_only[0, 0])
     total = total * scale
     return SourceErrors(
         position_covariance=total, relative_covariance=total, amplitude_sigma=float(np.sqrt(amp_var)),
