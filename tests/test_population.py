@@ -215,9 +215,11 @@ def test_recovery_population_runs_without_errors(recovery_summary):
     assert 12 <= recovery_summary["n_off_target"] <= 36
 
 
-# Bounds: what V08/V09 (issue-14 methods) and V25 achieve on these 48 targets (measured: false alarms
-# V08 0/36, V09 0/36 stamps, V25 1/22 targets; dangerous misses V08 0/42, V09 0/42, V25 3/26;
-# coverage 1σ/2σ/3σ V08 28/75/94 %, V09 39/74/100 %, V25 34/69/97 %), with room for a case or two.
+# Bounds: what V08/V09 (issue-14 methods) and V25 achieve on these 48 targets, without star lists
+# (measured at 0876f9f: false alarms V08 0/36, V09 0/36 stamps, V25 1/22 targets; dangerous misses
+# V08 0/42, V09 0/42, V25 1/26; off target detected V09 20/42 stamps, V25 16/26 targets; coverage
+# 1σ/2σ/3σ V08 28/75/94 % (n = 36), V09 36/89/96 % (n = 53), V25 44/89/94 % (n = 36)), with room
+# for a case or two.
 
 
 def test_recovery_false_alarms_are_rare(recovery_summary):
@@ -228,7 +230,7 @@ def test_recovery_false_alarms_are_rare(recovery_summary):
 
 
 def test_recovery_dangerous_misses_are_rare(recovery_summary):
-    for method, bound in (("V08", 0.10), ("V09", 0.10), ("V25", 0.20)):
+    for method, bound in (("V08", 0.05), ("V09", 0.05), ("V25", 0.10)):
         miss = recovery_summary["methods"][method]["dangerous_miss"]
         assert miss["n"] >= 10
         assert miss["rate"] <= bound, (method, miss)
@@ -236,17 +238,17 @@ def test_recovery_dangerous_misses_are_rare(recovery_summary):
 
 def test_recovery_catches_some_off_target_hosts(recovery_summary):
     caught = recovery_summary["methods"]["V25"]["off_target_detected"]
-    assert caught["rate"] >= 0.10, caught
-    assert recovery_summary["methods"]["V09"]["off_target_detected"]["k"] >= 2
+    assert caught["rate"] >= 0.40, caught
+    assert recovery_summary["methods"]["V09"]["off_target_detected"]["k"] >= 12
 
 
 def test_recovery_error_ellipses_cover_the_truth(recovery_summary):
     for method in ("V08", "V09", "V25"):
         cov = recovery_summary["methods"][method]["coverage"]
         assert cov["n"] >= 15, (method, cov)
-        assert cov["3sigma"] >= 0.85, (method, cov)
-        assert cov["2sigma"] >= 0.62, (method, cov)
-        assert 0.15 <= cov["1sigma"] <= COVERAGE_EXPECTED[1] + 0.25, (method, cov)
+        assert cov["3sigma"] >= 0.88, (method, cov)
+        assert cov["2sigma"] >= 0.68, (method, cov)
+        assert 0.15 <= cov["1sigma"] <= COVERAGE_EXPECTED[1] + 0.15, (method, cov)
 
 
 def test_vet_case_copies_the_requested_metrics():
