@@ -373,7 +373,7 @@ def likelihood_scale(
     """
     offset = oot.position - source.position
     linear = float(np.sqrt(max(float(offset @ np.linalg.solve(covariance, offset)), 0.0)))
-    at_star = star_exclusion_sigma(source, {"scale": error_scale})
+    at_star = float(source.star_exclusion or 0.0) / math.sqrt(error_scale)
     if at_star >= PROBE_SIGMA and linear > PROBE_SIGMA:
         delta = source.delta_chi2_at(di, source.position + offset * (PROBE_SIGMA / linear))
         if delta is not None:
