@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-import vetcore.demo
 from vetcore.cli import main
 from vetcore.demo import CASES
 from vetcore.report import json_schema
@@ -37,11 +35,6 @@ def test_demo_toi5807_writes_every_format(tmp_path, capsys):
     assert all(r["status"] != "fail" for r in sector["results"].values())
     assert report["aggregates"]["V25"]["status"] != "fail"
     assert report["disposition"]["verdict"] != "off_target"
-    # the input is named by its file, not by where the package is installed
-    assert sector["source"] == "toi5807_tic188646744_s83.npz (vetcore demo data)"
-    html = (out_dir / "report.html").read_text()
-    package_folder = str(Path(vetcore.demo.__file__).parent)
-    assert "toi5807_tic188646744_s83.npz (vetcore demo data)" in html and package_folder not in html
     assert (out_dir / "report.html").stat().st_size > 50_000  # figures embedded
     assert (out_dir / "TIC_188646744_S83.png").exists()
 

@@ -56,19 +56,12 @@ CASES: dict[str, DemoCase] = {
 
 
 def run_case(case: DemoCase, **vet_options: Any) -> Any:
-    """Run :func:`vetcore.vet` on an embedded case; returns the report.
-
-    The stamps name their input as ``"<file> (vetcore demo data)"``, not by the
-    path of the installed package, which says nothing to a reader of the report.
-    """
-    from vetcore.api import load, vet
+    """Run :func:`vetcore.vet` on an embedded case; returns the report."""
+    from vetcore.api import vet
 
     resource = files("vetcore.demo").joinpath("data", case.filename)
     with as_file(resource) as path:
-        session = vet_options.get("session")
-        stamps = session.load(Path(path)) if session is not None else load(Path(path))
-        named = [s.replace(source=f"{case.filename} (vetcore demo data)") for s in stamps]
         return vet(
-            named, period=case.period, t0=case.t0, duration=case.duration,
+            Path(path), period=case.period, t0=case.t0, duration=case.duration,
             target=case.target, ra=case.ra, dec=case.dec, **vet_options,
         )  # fmt: skip
