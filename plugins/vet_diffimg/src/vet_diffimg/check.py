@@ -339,7 +339,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
     if not source.fit.success:
         return attrs.evolve(base, stop="FIT_FAILED")
     errors = source_errors(source, oot, di, p.n_bootstrap, np.random.default_rng(p.seed))
-    scale = max([1.0, *errors.ratios.values()]) * errors.likelihood_scale
+    scale = errors.error_scale * errors.likelihood_scale
     epochs = _epoch_localizations(stamp, source, di, scale, p.min_snr)
     return attrs.evolve(base, errors=errors, epochs=epochs)
 

@@ -190,13 +190,11 @@ def fit_oot(
     return SourceFit(fit=fit, pixels=pixels)
 
 
-def _star_gradient(oot: SourceFit, rows: np.ndarray, cols: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+def _star_gradient(oot: SourceFit, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """The OOT fit's model star, differentiated in row and column (e⁻/s per pixel of shift), (m, 2)."""
     amplitude, row, col = (float(v) for v in oot.fit.params[:3])
-    grid = oot.fit.shape.pixels(
-        rows, cols, row + np.array([eps, -eps, 0.0, 0.0]), col + np.array([0.0, 0.0, eps, -eps])
-    )
-    return amplitude * np.column_stack([grid[0] - grid[1], grid[2] - grid[3]]) / (2 * eps)
+    _, grads = oot.fit.shape.pixels_and_gradient(rows, cols, row, col)
+    return amplitude * grads[:, :2]
 
 
 def fit_difference(di: DifferenceImage, oot: SourceFit, *, radius: float) -> tuple[SourceFit, float]:
@@ -317,6 +315,11 @@ class SourceErrors:
     source: str
     star_exclusion: float = 0.0
     likelihood_scale: float = 1.0
+
+    @property
+    def error_scale(self) -> float:
+        """The empirical variance ratio the covariance carries: the largest of ``ratios``, at least 1."""
+        return max([1.0, *self.ratios.values()])
 
 
 def source_errors(
