@@ -16,6 +16,7 @@ from vet_diffimg.diffimage import (
     usable_cadences,
     window_images,
 )
+from vet_diffimg.noise import estimate_noise, noise_patterns
 from vetcore.testing import SyntheticStar, make_stamp
 from vetcore.transits import pointing_steps
 
@@ -165,3 +166,20 @@ def test_recovered_aperture_depth(baseline):
     )
     depth = di.ap_diff / di.ap_oot
     assert depth == pytest.approx(case.truth.depth_in_aperture, abs=4 * di.ap_sigma / di.ap_oot)
+
+
+def test_noise_model_keeps_pointing_modes_only_from_a_measured_response():
+    """Without a measured pointing response the patterns are the sky's alone, and the jitter-aware
+    test must not take the sky level and gradient for pointing modes."""
+    rng = np.random.default_rng(5)
+    rows, cols = (g.ravel().astype(float) for g in np.mgrid[0:8, 0:8])
+    sigma = np.ones(rows.size)
+    nulls = rng.normal(size=(40, rows.size))
+    sky_only = estimate_noise(sigma, nulls, noise_patterns(None, rows, cols), min_null=5, pointing=False)
+    assert sky_only.n_modes == 3 and sky_only.pointing is None
+    gradient = rng.normal(size=(rows.size, 2))
+    assert sky_only.with_gradient(gradient).n_modes == 3  # nothing to match the gradient to
+    response = rng.normal(size=(rows.size, 2))
+    measured = estimate_noise(sigma, nulls, noise_patterns(response, rows, cols), min_null=5)
+    assert measured.pointing is not None and measured.pointing.shape == (rows.size, 2)
+    assert measured.with_gradient(gradient).n_modes == measured.n_modes + 2

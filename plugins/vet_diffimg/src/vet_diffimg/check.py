@@ -60,7 +60,7 @@ from vet_diffimg.localize import (
     fit_transits,
     source_errors,
 )
-from vet_diffimg.noise import noise_patterns, pointing_response
+from vet_diffimg.noise import pointing_response
 from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
@@ -308,7 +308,6 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
     response = pointing_response(
         stamp.flux[oot_cadences][:, valid], aperture, rows, cols, stamp.cadence_seconds / 86400.0
     )
-    patterns = noise_patterns(response, rows, cols)
     di = build_difference_image(
         stamp,
         valid,
@@ -317,7 +316,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         nulls,
         baseline=model,
         regressors=chosen,
-        patterns=patterns,
+        pointing=response,
         **common,
     )
     di = attrs.evolve(di, snr_gain=gain)

@@ -449,14 +449,16 @@ def build_difference_image(
     min_side: int = 5,
     min_null: int = 5,
     regressors: Regressors | None = None,
-    patterns: np.ndarray | None = None,
+    pointing: np.ndarray | None = None,
 ) -> DifferenceImage:
     """Combine the transits' difference images and calibrate their noise on the null windows.
 
     ``aperture`` is a boolean mask over the valid pixels.  With fewer than
     ``min_null`` null windows the propagated noise is used as is (ratios 1).
-    ``patterns`` (m, k): the patterns of the correlated noise
-    (:func:`vet_diffimg.noise.noise_patterns`; default: a sky level and its gradients).
+    ``pointing`` (m, k): the pixels' measured response to the pointing
+    (:func:`vet_diffimg.noise.pointing_response`); with a sky level and its
+    gradients it gives the patterns of the correlated noise
+    (:func:`vet_diffimg.noise.noise_patterns`; without it, the sky patterns alone).
     """
     per = window_images(stamp, valid, aperture, transits, baseline, steps, min_side, regressors)
     diff, var_prop = combine(per.diff, per.var, per.weight)
@@ -482,9 +484,8 @@ def build_difference_image(
             null_noise = null.diff * np.sqrt(var_prop / null.var)
     ap_sigma = float(np.sqrt(ap_var) * max(ap_ratio, 1.0))
     rows, cols = np.nonzero(valid)
-    if patterns is None:
-        patterns = noise_patterns(None, rows.astype(float), cols.astype(float))
-    noise = estimate_noise(scale, null_noise, patterns, min_null=min_null)
+    patterns = noise_patterns(pointing, rows.astype(float), cols.astype(float))
+    noise = estimate_noise(scale, null_noise, patterns, min_null=min_null, pointing=pointing is not None)
     return DifferenceImage(
         shape=(int(valid.shape[0]), int(valid.shape[1])),
         rows=rows,

@@ -213,11 +213,13 @@ def noise_patterns(response: np.ndarray | None, rows: np.ndarray, cols: np.ndarr
 
 
 def estimate_noise(
-    sigma: np.ndarray, null_noise: np.ndarray, patterns: np.ndarray, *, min_null: int
+    sigma: np.ndarray, null_noise: np.ndarray, patterns: np.ndarray, *, min_null: int, pointing: bool = True
 ) -> NoiseModel:
     """The factor model of the module docstring from ``null_noise`` (J, m), null images scaled to the
     combined image's noise scale ``sigma`` (m,), along ``patterns`` (m, k, most important first;
-    :func:`noise_patterns`); diagonal (ψ = 1) with fewer than ``min_null`` null images."""
+    :func:`noise_patterns`); diagonal (ψ = 1) with fewer than ``min_null`` null images.
+    ``pointing``: the first two patterns are the first-order pointing response (as
+    :func:`noise_patterns` orders them when given one), which :attr:`NoiseModel.pointing` keeps."""
     m = sigma.size
     n_null = null_noise.shape[0]
     if n_null < min_null:
@@ -229,8 +231,8 @@ def estimate_noise(
     modes = basis @ _covariance_root(amplitude)
     psi = np.maximum(np.mean((z - (basis @ amplitude).T) ** 2, axis=0), 1.0)
     # the first-order jitter: the first two patterns with their own amplitudes
-    pointing = basis[:, :2] @ _covariance_root(amplitude[:2]) if k >= 2 else None
-    return NoiseModel(sigma=sigma, psi=psi, modes=modes, pointing=pointing)
+    jitter = basis[:, :2] @ _covariance_root(amplitude[:2]) if pointing and k >= 2 else None
+    return NoiseModel(sigma=sigma, psi=psi, modes=modes, pointing=jitter)
 
 
 def _covariance_root(amplitude: np.ndarray) -> np.ndarray:
