@@ -24,7 +24,7 @@ Image model: each star is a circular Gaussian PSF of width ``psf_sigma_pix``
 integrated exactly over square pixels, i.e. the product of two differences of
 error functions, evaluated for all cadences at once.  Noise is Gaussian with the
 variance of photon noise (star + background) plus read noise co-added over the
-cadence's frames.  Pixel scale, frame time (2 s TESS, 6.02 s Kepler/K2), time system
+cadence's frames.  Pixel scale, frame time (2 s TESS, 6.0198 s Kepler/K2), time system
 and quality bits are those of the mission table, :mod:`vetcore.mission`.
 """
 
