@@ -524,3 +524,18 @@ def test_registered_through_the_entry_point():
     assert check.plugin == "vet_consistency" and check.plot is not None
     assert set(check.flags) >= {"OFF_TARGET", "SECTORS_INCONSISTENT", "EPOCH_BASIS", "SINGLE_LOCALIZATION"}
     assert all(p.doc for p in check.params)
+
+
+def test_sectors_that_disagree_but_each_exclude_the_target_are_off_target(run_v25):
+    """Sectors 40″ and 52″ east with 2″ errors disagree (χ² ≈ 14, p ≈ 0.001), as high-S/N sectors whose PSF
+    model errors exceed their statistical ones do, yet each excludes the target at ≥ 20σ and so does
+    their Birge-scaled mean: off target, flagged SECTORS_INCONSISTENT. Sectors on opposite sides
+    (−60″, +60″) stay inconsistent: their scaled mean does not exclude the target."""
+    same_side = {f"S{k}": {"V09": result(make_loc(x, 0.0, 2.0), k)} for k, x in ((1, 40.0), (2, 52.0))}
+    res = run_v25(same_side)
+    assert res.metrics["V09_chi2_p_value"] < 0.0027  # consistency_p_threshold
+    assert res.metrics["verdict"] == "off_target" and res.status is Status.FAIL
+    assert {"OFF_TARGET", "SECTORS_INCONSISTENT"} <= set(res.flags)
+    assert "excludes the target on its own" in res.message
+    opposite = {f"S{k}": {"V09": result(make_loc(x, 0.0, 2.0), k)} for k, x in ((1, -60.0), (2, 60.0))}
+    assert run_v25(opposite).metrics["verdict"] == "inconsistent"

@@ -42,7 +42,8 @@ FLAGS: dict[str, str] = {
     "beyond offset_floor_arcsec: the signal comes from another star.",
     "SECTORS_INCONSISTENT": "The localizations do not agree with each other (χ² p-value below "
     "consistency_p_threshold): systematics, underestimated errors, or a blend whose "
-    "share of the aperture changes from sector to sector.",
+    "share of the aperture changes from sector to sector. With OFF_TARGET: every sector excludes the "
+    "target on its own, so the signal is off target though its host position is uncertain.",
     "SINGLE_LOCALIZATION": "One independent localization (one sector with one transit): the verdict rests "
     "on it alone and consistency is untested.",
     "NO_LOCALIZATIONS": "No check returned a usable localization of the transit source: nothing to combine, "

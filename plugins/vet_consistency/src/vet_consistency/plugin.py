@@ -61,12 +61,12 @@ PARAMS = (
     ),
     Param(
         "sector_systematic_pixels",
-        0.05,
+        0.03,
         "Systematic error (1σ, isotropic, in pixels of each stamp's own WCS scale) of one sector's "
         "localization — PSF-model, crowding and pixel-to-sky errors that a fit's formal error lacks and "
-        "that do not shrink with S/N — added in quadrature to every sector's covariance before "
-        "combining; independent between sectors, so it averages down as 1/√K (Bryson et al. 2013; "
-        "Twicken et al. 2018). 0 trusts the formal errors.",
+        "that do not shrink with S/N — added in quadrature to every sector's covariance (on top of any "
+        "systematic error the method includes itself) before combining; independent between sectors, so "
+        "it averages down as 1/√K (Bryson et al. 2013; Twicken et al. 2018). 0 trusts the formal errors.",
         unit="pixel",
         minimum=0.0,
         maximum=2.0,

@@ -5,7 +5,12 @@ Evaluated on the primary method's combined localization, in this order:
 1. nothing usable was localized → ``inconclusive`` (V25 ran and had nothing to
    combine; never ``skipped``);
 2. ≥ 2 independent localizations whose χ² p-value is below
-   ``consistency_p_threshold`` → ``inconsistent``;
+   ``consistency_p_threshold`` → ``inconsistent``, unless they are sectors
+   that each exclude the target on their own (at ≥ ``sigma_threshold`` with
+   their systematic error, beyond ``offset_floor_arcsec``) and so does their
+   combination with its Birge-scaled covariance: then ``off_target``, flagged
+   ``SECTORS_INCONSISTENT`` (the host's position is uncertain, the target's
+   exclusion is not);
 3. :func:`vetcore.verdicts.localization_verdict` with the confusion limit
    ``max_confusion_radius_pixels`` × pixel scale: ``off_target`` when excluded at
    ≥ ``sigma_threshold`` beyond ``offset_floor_arcsec``; ``inconclusive`` when
@@ -28,10 +33,13 @@ import math
 from collections.abc import Mapping
 
 import attrs
+import numpy as np
 
+from vet_consistency.combine import add_systematic
 from vet_consistency.measure import Measurement, MethodSummary
 from vetcore import Params, Status
 from vetcore.hosts import TARGET, HostTable
+from vetcore.sky import mahalanobis
 from vetcore.verdicts import (
     CONFUSION_NSIGMA,
     INCONCLUSIVE,
@@ -41,7 +49,7 @@ from vetcore.verdicts import (
     localization_verdict,
 )
 
-__all__ = ["STATUS", "Decision", "decide", "method_verdict"]
+__all__ = ["STATUS", "Decision", "decide", "excluded_in_every_sector", "method_verdict"]
 
 #: Check status for each verdict.
 STATUS: dict[str, Status] = {
@@ -69,9 +77,26 @@ def _limit(m: Measurement, p: Params) -> float:
     return p.max_confusion_radius_pixels * m.pixel_scale_arcsec if m.pixel_scale_arcsec else math.nan
 
 
+def excluded_in_every_sector(s: MethodSummary, p: Params) -> bool:
+    """Whether each of ≥ 2 sector localizations excludes the target on its own: offset beyond
+    ``offset_floor_arcsec`` and at ≥ ``sigma_threshold`` under its covariance with the sector's
+    systematic error."""
+    if s.basis != "sectors":
+        return False
+    for u in s.units:
+        d = u.localization.offset_arcsec
+        sys = s.systematic_arcsec.get(u.stamp, 0.0)
+        cov = add_systematic(u.localization.covariance_arcsec2[None], sys)[0]
+        if float(np.hypot(*d)) <= p.offset_floor_arcsec or mahalanobis(d, cov) < p.sigma_threshold:
+            return False
+    return True
+
+
 def method_verdict(s: MethodSummary, m: Measurement, p: Params) -> str:
-    """One method's verdict on its own: inconsistent, or the localization rule."""
-    if s.combination is not None and s.chi2_p_value < p.consistency_p_threshold:
+    """One method's verdict on its own: inconsistent (unless every sector and the scaled combination
+    exclude the target), or the localization rule."""
+    inconsistent = s.combination is not None and s.chi2_p_value < p.consistency_p_threshold
+    if inconsistent and not excluded_in_every_sector(s, p):
         return INCONSISTENT
     ra, dec = m.reference or (0.0, 0.0)
     verdict, _ = localization_verdict(
@@ -81,7 +106,7 @@ def method_verdict(s: MethodSummary, m: Measurement, p: Params) -> str:
         max_confusion_radius_arcsec=_limit(m, p),
         on_target_sigma=p.on_target_sigma,
     )
-    return verdict
+    return INCONSISTENT if inconsistent and verdict != OFF_TARGET else verdict
 
 
 def _basis_text(s: MethodSummary) -> str:
@@ -161,6 +186,15 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
     listed = hosts.best_within(p.sigma_threshold) if hosts is not None else None
     if verdicts[best.method] == OFF_TARGET:
         flags.append("OFF_TARGET")
+        if best.combination is not None and best.chi2_p_value < p.consistency_p_threshold:
+            flags.append("SECTORS_INCONSISTENT")
+            c = best.combination
+            where = (
+                f"each of the {best.n} sectors of {best.method} excludes the target on its own, "
+                f"though they disagree on where the source is (χ²={c.chi2:.1f}/{c.dof} dof, "
+                f"p={c.chi2_p_value:.2g}); combined {best.distance:.1f}″ ({sigma:.1f}σ)"
+            )
+            basis = "host position uncertain"
         host_text = "; no neighbour list to name the host"
         host = None
         if hosts is not None:

@@ -40,16 +40,18 @@ from typing import Any
 import attrs
 import numpy as np
 
+from vet_diffimg.decorrelate import decorrelate, pos_corr_columns
 from vet_diffimg.diffimage import (
     DifferenceImage,
+    Regressors,
     WindowSpec,
     aperture_noise,
     build_difference_image,
     cadence_proxy,
     excluded_cadences,
     null_windows,
-    pointing_regressors,
     usable_cadences,
+    window_regressors,
 )
 from vet_diffimg.localize import (
     SourceErrors,
@@ -98,9 +100,10 @@ PARAMS: tuple[Param, ...] = (
     Param("step_quality_bits", 32, "quality bits marking pointing steps (32: momentum dump); each step "
           "inside a window gets a level-step term in the baseline; 0 disables", type="int", minimum=0,
           maximum=2**31 - 1),
-    Param("decorrelate", True, "regress each pixel on the pointing (POS_CORR1/2, else the measured centroid) "
-          "and the background inside each window (pixel-level decorrelation), when that lowers the "
-          "empirical aperture noise", type="bool"),
+    Param("decorrelate", True, "remove each pixel's response to the pointing and background (pixel-level "
+          "decorrelation): POS_CORR1/2 fitted over the sector's out-of-transit cadences; the background and, "
+          "without POS_CORR, the measured centroid inside each window; kept when it lowers the empirical "
+          "aperture noise", type="bool"),
     Param("min_coverage", 0.5, "fraction of a transit's expected in-transit cadences that must be present",
           minimum=0.0, maximum=1.0),
     Param("min_in_cadences", 1, "usable in-transit cadences needed per transit (long cadences give 1–3; "
@@ -120,6 +123,10 @@ PARAMS: tuple[Param, ...] = (
     Param("min_snr", 5.0, "SNR of the pixel-level signal (aperture-summed difference or fitted amplitude, "
           "empirical noise) needed to localize it", unit="sigma", minimum=0.0, maximum=1000.0,
           exclusive_minimum=True),
+    Param("position_systematic_pixels", 0.03, "systematic error of the source position (PSF model, "
+          "pointing), added in quadrature to each axis of its covariance; without it, sources at "
+          "matched-filter SNR ≥ 40 in the simulated population fell within 2σ of the truth in only 68–73 % "
+          "of sectors", unit="pixels", minimum=0.0, maximum=10.0),
     Param("sigma_threshold", 3.0, "offset significance (√(dᵀC⁻¹d), 2-D) at or above which the source is "
           "excluded from the target", unit="sigma", minimum=0.0, maximum=100.0, exclusive_minimum=True),
     Param("min_offset_arcsec", 2.0, "offsets below this never fail: floor for PSF-model and WCS systematics "
@@ -137,8 +144,10 @@ FLAGS: dict[str, str] = {
     "TRANSITS_DROPPED": "Some observed transits were left out for too few cadences "
     "(n_transits_observed − n_transits_used of them).",
     "POINTING_STEP_MODELLED": "A pointing step (momentum dump) inside a window was fitted as a level step.",
-    "POINTING_DECORRELATED": "Each pixel was regressed on the pointing and background inside its windows; "
-    "snr_gain_decorrelation gives the factor by which the aperture noise fell (applied only when > 1).",
+    "POINTING_DECORRELATED": "Each pixel's response to the pointing and background was removed (POS_CORR "
+    "fitted over the sector; the background and, without POS_CORR, the measured centroid inside each "
+    "window); snr_gain_decorrelation gives the factor by which the aperture noise fell (applied only "
+    "when > 1).",
     "FEW_NULL_WINDOWS": "Too few transit-free windows to calibrate the noise empirically; uncertainties are "
     "propagated only and may be too small.",
     "DEPTH_NOT_DETECTED": "The difference image holds too little signal to localize its source (aperture sum "
@@ -288,37 +297,41 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
 
     steps = pointing_steps(stamp, p.step_quality_bits)
     common = {"steps": steps, "min_side": p.min_baseline_cadences, "min_null": p.min_null_windows}
-    regressors = pointing_regressors(stamp, usable, valid, aperture) if p.decorrelate else None
-    # the baseline model with the lowest empirical aperture noise (null windows), with and without
-    # the pointing regressors
-    models = ("linear", "quadratic") if p.baseline == "auto" else (p.baseline,)
-    options = [(b, r) for b in models for r in ((regressors, None) if regressors is not None else (None,))]
-    noise = [
-        aperture_noise(stamp, valid, aperture, used, nulls, baseline=b, regressors=r, **common)
-        for b, r in options
-    ]
-    best = int(np.argmin(noise))
-    model, chosen = options[best]
-    gain = None
-    if regressors is not None:
-        gain = noise[options.index((model, None))] / noise[options.index((model, regressors))]
-        flags += ["POINTING_DECORRELATED"] * (chosen is not None)
     oot_cadences = usable & ~in_transit_mask(stamp, ephemeris, 1.0)
+    # flux: raw, or with the sector-wide POS_CORR decorrelation; window regressors: none, or the
+    # background and (without POS_CORR) the measured centroid
+    fluxes: list[Stamp] = [stamp]
+    in_windows: list[Regressors | None] = [None]
+    if p.decorrelate:
+        pos_corr = pos_corr_columns(stamp, usable)
+        if pos_corr is not None and oot_cadences.sum() > 10 * pos_corr.shape[1]:
+            fluxes.append(decorrelate(stamp, valid, pos_corr, oot_cadences))
+        regressors = window_regressors(stamp, usable, valid, aperture)
+        if regressors is not None:
+            in_windows.append(regressors)
+    # the baseline model, flux and window regressors with the lowest empirical aperture noise
+    models = ("linear", "quadratic") if p.baseline == "auto" else (p.baseline,)
+    options = [(b, f, r) for b in models for f in range(len(fluxes)) for r in range(len(in_windows))]
+    noise = [
+        aperture_noise(
+            fluxes[f], valid, aperture, used, nulls, baseline=m, regressors=in_windows[r], **common
+        )
+        for m, f, r in options
+    ]
+    model, flux, regressed = options[int(np.argmin(noise))]
+    gain = None
+    if len(options) > len(models):
+        raw = noise[options.index((model, 0, 0))]
+        gain = raw / min(n for o, n in zip(options, noise, strict=True) if o[0] == model)
+        flags += ["POINTING_DECORRELATED"] * (flux + regressed > 0)
     rows, cols = (np.asarray(v, dtype=float) for v in np.nonzero(valid))
     response = pointing_response(
         stamp.flux[oot_cadences][:, valid], aperture, rows, cols, stamp.cadence_seconds / 86400.0
     )
     di = build_difference_image(
-        stamp,
-        valid,
-        aperture,
-        used,
-        nulls,
-        baseline=model,
-        regressors=chosen,
-        pointing=response,
-        **common,
-    )
+        fluxes[flux], valid, aperture, used, nulls, baseline=model, regressors=in_windows[regressed],
+        pointing=response, **common,
+    )  # fmt: skip
     di = attrs.evolve(di, snr_gain=gain)
     if di.per_transit.n_steps.sum():
         flags.append("POINTING_STEP_MODELLED")
@@ -372,10 +385,11 @@ def _sqrt_or_none(value: float | None) -> float | None:
     return None if value is None else math.sqrt(value)
 
 
-def _source_metrics(stamp: Stamp, m: DiffImageMeasurement) -> tuple[dict[str, Any], Localization]:
+def _source_metrics(
+    stamp: Stamp, m: DiffImageMeasurement, cov: np.ndarray
+) -> tuple[dict[str, Any], Localization]:
     assert m.source is not None and m.oot is not None and m.errors is not None and m.di is not None
     row, col = (float(v) for v in m.source.position)
-    cov = m.errors.position_covariance
     loc = Localization.from_pixel(stamp, row, col, cov, method=METHOD, label=stamp.label, epochs=m.epochs)
     _, jac = pixel_to_offset(stamp, row, col, with_jacobian=True)
     d_oot = jac @ (m.source.position - m.oot.position)
@@ -500,8 +514,10 @@ def assemble(
     metrics: dict[str, Any],
     loc: Localization | None,
     decision: Decision,
+    cov: np.ndarray | None,
 ) -> CheckResult:
-    """The check result: metrics, localization (when placed) and plot data of one sector."""
+    """The check result: metrics, localization (when placed) and plot data of one sector; ``cov`` is
+    the source position's covariance (pixels², systematic error included)."""
     plot_data: dict[str, Any] = {}
     if m.di is not None:
         di = m.di
@@ -513,9 +529,9 @@ def assemble(
         }
         if m.oot is not None:
             plot_data["oot_fit"] = _fit_dict(stamp, m.oot, m.oot.fit.position_covariance)
-        if m.source is not None and m.errors is not None and loc is not None:
+        if m.source is not None and cov is not None and loc is not None:
             plot_data["source"] = {
-                **_fit_dict(stamp, m.source, m.errors.position_covariance),
+                **_fit_dict(stamp, m.source, cov),
                 "offset_arcsec": loc.offset_arcsec.tolist(),
                 "covariance_arcsec2": loc.covariance_arcsec2.tolist(),
                 "placed": decision.placed,
@@ -543,7 +559,7 @@ def run(ctx: SectorContext) -> CheckResult:
         )
     m = measure(stamp, ctx.ephemeris, p)
     metrics: dict[str, Any] = dict(m.counts)
-    loc = None
+    loc = cov = None
     if m.di is not None:
         metrics.update(_pixel_metrics(stamp, m.di))
     if m.oot is not None and m.oot.fit.success:
@@ -557,7 +573,8 @@ def run(ctx: SectorContext) -> CheckResult:
             matched_filter_snr=m.matched_filter_snr,
         )
     if m.errors is not None:
-        source_metrics, loc = _source_metrics(stamp, m)
+        cov = m.errors.position_covariance + p.position_systematic_pixels**2 * np.eye(2)
+        source_metrics, loc = _source_metrics(stamp, m, cov)
         metrics.update(source_metrics)
     decision = decide(m, metrics, loc, p, stamp.pixel_scale_arcsec)
-    return assemble(stamp, m, metrics, loc, decision)
+    return assemble(stamp, m, metrics, loc, decision, cov)

@@ -20,20 +20,20 @@ in-transit cadences.  Transits are combined with per-pixel inverse-variance
 weights.
 
 Pointing decorrelation (pixel-level decorrelation, Deming et al. 2015, ApJ
-805, 132; Luger et al. 2016, AJ 152, 100): jitter of a few tens of
-millipixels moves flux between pixels and makes every pixel's series
-systematics-limited.  Inside each window the baseline model gets one term per
-pointing regressor: the spacecraft pointing ``POS_CORR1/2`` when the stamp has
-it (measured from many stars, so blind to the transit; it is used at the
-in-transit cadences too) and the background level, or else the flux-weighted
-centroid of the aperture measured from the pixels themselves.  A measured
-centroid moves during the transit of an off-target source, so only its
-wiggle about its own baseline trend is regressed on the baseline cadences and
-it is not extrapolated into the transit (that would absorb the signal being
-localized).  :func:`aperture_noise` measures the empirical noise of the
-stacked aperture sum for a given baseline model, with or without the
-regressors, so the caller can keep the model that is quietest (``snr_gain``
-records the ratio without/with).
+805, 132; Luger et al. 2016, AJ 152, 100): with the spacecraft pointing
+``POS_CORR1/2`` (measured from many stars, so blind to the transit) each
+pixel's response is fitted once per sector and subtracted before the windows
+are built (:mod:`vet_diffimg.decorrelate`).  Inside each window the baseline
+model can get one term per window regressor (:func:`window_regressors`): the
+background level (blind to the transit; used at the in-transit cadences too)
+and, without ``POS_CORR`` (TESScut cut-outs), the flux-weighted centroid of the
+aperture measured from the pixels themselves.  That centroid moves during the
+transit of an off-target source, so only its wiggle about its own baseline
+trend is regressed on the baseline cadences and it is not extrapolated into the
+transit (that would absorb the signal being localized).  :func:`aperture_noise`
+measures the empirical noise of the stacked aperture sum for a given baseline
+model, flux and window regressors, so the caller can keep the quietest
+(``snr_gain`` records the ratio raw/best).
 
 Null images: the same construction at epochs shifted by whole window lengths
 (so no null window overlaps a transit window) contains no transit.  Their
@@ -51,6 +51,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from vet_diffimg.decorrelate import pos_corr_columns
 from vet_diffimg.noise import NoiseModel, estimate_noise, noise_patterns
 from vetcore import Ephemeris, Stamp
 from vetcore.transits import TransitWindow, WindowGeometry, time_from_mid_transit, transit_windows
@@ -65,9 +66,9 @@ __all__ = [
     "combine",
     "excluded_cadences",
     "null_windows",
-    "pointing_regressors",
     "usable_cadences",
     "window_images",
+    "window_regressors",
 ]
 
 
@@ -240,24 +241,15 @@ class Regressors:
         return int(self.values.shape[1])
 
 
-def pointing_regressors(
+def window_regressors(
     stamp: Stamp, usable: np.ndarray, valid: np.ndarray, aperture: np.ndarray
-) -> Regressors:
-    """``POS_CORR1/2`` to second order (when finite on the usable cadences) and the background
-    level, else the aperture's flux-weighted centroid; columns with no variation are left out."""
+) -> Regressors | None:
+    """Regressors for each window's baseline model: the aperture's flux-weighted centroid when the
+    stamp has no finite ``POS_CORR`` (which :mod:`vet_diffimg.decorrelate` uses sector-wide
+    instead), and the background level; columns with no variation are left out."""
     cols: list[np.ndarray] = []
     external: list[bool] = []
-    pos = (
-        None
-        if stamp.pos_corr is None
-        else np.asarray(stamp.pos_corr, dtype=float).reshape(stamp.n_cadences, -1)
-    )
-    if pos is not None and np.isfinite(pos[usable, :2]).all():
-        # second order (Luger et al. 2016): a bright star's pixels respond non-linearly to jitter
-        p0, p1 = (pos[:, k] - np.median(pos[usable, k]) for k in (0, 1))
-        cols += [p0, p1, p0 * p0, p1 * p1, p0 * p1]
-        external += [True] * 5
-    else:
+    if pos_corr_columns(stamp, usable) is None:
         flux = np.where(usable[:, None], stamp.flux[:, aperture_mask_2d(valid, aperture)], 0.0).astype(float)
         rows, cs = np.nonzero(valid)
         total = flux.sum(axis=1)
@@ -269,12 +261,14 @@ def pointing_regressors(
         if np.isfinite(bkg[usable]).all():
             cols.append(bkg)
             external.append(True)
+    if not cols or not usable.any():
+        return None
     values = np.column_stack(cols)
-    keep = np.std(values[usable], axis=0) > 0 if usable.any() else np.zeros(values.shape[1], bool)
+    keep = np.std(values[usable], axis=0) > 0
+    if not keep.any():
+        return None
     values = np.where(usable[:, None], values, 0.0)[:, keep]
-    return Regressors(
-        values - values[usable].mean(axis=0) if usable.any() else values, np.asarray(external)[keep]
-    )
+    return Regressors(values - values[usable].mean(axis=0), np.asarray(external)[keep])
 
 
 def window_images(
@@ -401,8 +395,8 @@ class DifferenceImage:
     unscaled (one window each, as one transit's image; empty without ``flux_err``).  ``ap_*``
     describe the aperture-summed flux: combined difference, its final and
     propagated uncertainty, the OOT level, and the empirical/propagated ratio;
-    ``snr_gain`` the factor by which the pointing regressors lowered its noise
-    (set by the caller; ``None`` without regressors).
+    ``snr_gain`` the factor by which pointing decorrelation lowered its noise
+    (set by the caller; ``None`` without it).
     """
 
     shape: tuple[int, int]
