@@ -216,9 +216,9 @@ def test_recovery_population_runs_without_errors(recovery_summary):
 
 
 # Bounds: what V08/V09 (issue-14 methods) and V25 achieve on these 48 targets, without star lists
-# (measured at 0876f9f: false alarms V08 0/36, V09 0/36 stamps, V25 1/22 targets; dangerous misses
-# V08 0/42, V09 0/42, V25 1/26; off target detected V09 20/42 stamps, V25 16/26 targets; coverage
-# 1σ/2σ/3σ V08 28/75/94 % (n = 36), V09 36/89/96 % (n = 53), V25 44/89/94 % (n = 36)), with room
+# (measured at 43e06f1: false alarms V08 0/36, V09 0/36 stamps, V25 1/22 targets; dangerous misses
+# V08 0/42, V09 0/42, V25 1/26; off target detected V09 21/42 stamps, V25 19/26 targets; coverage
+# 1σ/2σ/3σ V08 28/75/94 % (n = 36), V09 39/89/98 % (n = 61), V25 40/90/98 % (n = 40)), with room
 # for a case or two.
 
 
@@ -238,8 +238,8 @@ def test_recovery_dangerous_misses_are_rare(recovery_summary):
 
 def test_recovery_catches_some_off_target_hosts(recovery_summary):
     caught = recovery_summary["methods"]["V25"]["off_target_detected"]
-    assert caught["rate"] >= 0.40, caught
-    assert recovery_summary["methods"]["V09"]["off_target_detected"]["k"] >= 12
+    assert caught["rate"] >= 0.60, caught
+    assert recovery_summary["methods"]["V09"]["off_target_detected"]["k"] >= 17
 
 
 def test_recovery_error_ellipses_cover_the_truth(recovery_summary):

@@ -224,7 +224,7 @@ def _inside(di: DifferenceImage, row: float, col: float) -> bool:
 
 
 def _epoch_localizations(
-    stamp: Stamp, source: SourceFit, di: DifferenceImage, scale: float, min_snr: float
+    stamp: Stamp, source: SourceFit, di: DifferenceImage, scale: float, p: Params
 ) -> tuple[Localization, ...]:
     """Per-transit localizations (two or more transits) of the transits whose own fitted amplitude
     reaches :data:`EPOCH_SNR_FACTOR` × ``min_snr`` (a weaker transit's position has non-Gaussian
@@ -235,7 +235,9 @@ def _epoch_localizations(
     ratio enlarged the combined fit's, and then enough to enclose the same fit's
     response to the single-window null images (one transit's own share of the
     correlated noise), so that transit-to-transit scatter is not read as
-    inconsistency downstream.
+    inconsistency downstream; ``position_systematic_pixels`` is added as for the
+    combined fit (the star drifts over the pixel grid between transits, so the
+    PSF model's error is not common to them).
     """
     if len(di.transits) < 2:
         return ()
@@ -245,13 +247,14 @@ def _epoch_localizations(
         if (
             not fit.success
             or not _inside(di, row, col)
-            or fit.amplitude < EPOCH_SNR_FACTOR * min_snr * fit.amplitude_sigma
+            or fit.amplitude < EPOCH_SNR_FACTOR * p.min_snr * fit.amplitude_sigma
         ):
             continue
         cov = fit.position_covariance * scale
         if di.null_windows.shape[0] >= 2:  # the same fit's response to single-window null images
             shifts = di.null_windows[:, source.pixels] @ fit.response[1:3].T
             cov, _, _ = conservative_covariance(cov, {"null": shifts.T @ shifts / shifts.shape[0]})
+        cov = cov + p.position_systematic_pixels**2 * np.eye(2)
         out.append(
             Localization.from_pixel(
                 stamp,
@@ -352,7 +355,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         return attrs.evolve(base, stop="FIT_FAILED")
     errors = source_errors(source, oot, di, p.n_bootstrap, np.random.default_rng(p.seed))
     scale = errors.error_scale * errors.likelihood_scale
-    epochs = _epoch_localizations(stamp, source, di, scale, p.min_snr)
+    epochs = _epoch_localizations(stamp, source, di, scale, p)
     return attrs.evolve(base, errors=errors, epochs=epochs)
 
 
