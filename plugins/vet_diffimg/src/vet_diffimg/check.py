@@ -309,7 +309,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
         pos_corr = pos_corr_columns(stamp, usable)
         if pos_corr is not None and oot_cadences.sum() > 10 * pos_corr.shape[1]:
             fluxes.append(decorrelate(stamp, valid, pos_corr, oot_cadences))
-        regressors = window_regressors(stamp, usable, valid, aperture)
+        regressors = window_regressors(stamp, usable, valid, aperture, centroid=pos_corr is None)
         if regressors is not None:
             in_windows.append(regressors)
     # the baseline model, flux and window regressors with the lowest empirical aperture noise
@@ -324,8 +324,7 @@ def measure(stamp: Stamp, ephemeris: Ephemeris, p: Params) -> DiffImageMeasureme
     model, flux, regressed = options[int(np.argmin(noise))]
     gain = None
     if len(options) > len(models):
-        raw = noise[options.index((model, 0, 0))]
-        gain = raw / min(n for o, n in zip(options, noise, strict=True) if o[0] == model)
+        gain = noise[options.index((model, 0, 0))] / min(noise)
         flags += ["POINTING_DECORRELATED"] * (flux + regressed > 0)
     rows, cols = (np.asarray(v, dtype=float) for v in np.nonzero(valid))
     response = pointing_response(

@@ -51,7 +51,6 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from vet_diffimg.decorrelate import pos_corr_columns
 from vet_diffimg.noise import NoiseModel, estimate_noise, noise_patterns
 from vetcore import Ephemeris, Stamp
 from vetcore.transits import TransitWindow, WindowGeometry, time_from_mid_transit, transit_windows
@@ -242,14 +241,14 @@ class Regressors:
 
 
 def window_regressors(
-    stamp: Stamp, usable: np.ndarray, valid: np.ndarray, aperture: np.ndarray
+    stamp: Stamp, usable: np.ndarray, valid: np.ndarray, aperture: np.ndarray, *, centroid: bool
 ) -> Regressors | None:
-    """Regressors for each window's baseline model: the aperture's flux-weighted centroid when the
-    stamp has no finite ``POS_CORR`` (which :mod:`vet_diffimg.decorrelate` uses sector-wide
-    instead), and the background level; columns with no variation are left out."""
+    """Regressors for each window's baseline model: the aperture's flux-weighted centroid when
+    ``centroid`` (for a stamp without ``POS_CORR``, which :mod:`vet_diffimg.decorrelate` uses
+    sector-wide instead), and the background level; columns with no variation are left out."""
     cols: list[np.ndarray] = []
     external: list[bool] = []
-    if pos_corr_columns(stamp, usable) is None:
+    if centroid:
         flux = np.where(usable[:, None], stamp.flux[:, aperture_mask_2d(valid, aperture)], 0.0).astype(float)
         rows, cs = np.nonzero(valid)
         total = flux.sum(axis=1)

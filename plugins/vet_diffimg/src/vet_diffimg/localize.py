@@ -64,6 +64,7 @@ __all__ = [
     "SourceFit",
     "bootstrap_covariance",
     "conservative_covariance",
+    "error_scale",
     "fit_difference",
     "fit_oot",
     "fit_transits",
@@ -318,8 +319,13 @@ class SourceErrors:
 
     @property
     def error_scale(self) -> float:
-        """The empirical variance ratio the covariance carries: the largest of ``ratios``, at least 1."""
-        return max([1.0, *self.ratios.values()])
+        """The empirical variance ratio the covariance carries (:func:`error_scale`)."""
+        return error_scale(self.ratios)
+
+
+def error_scale(ratios: Mapping[str, float]) -> float:
+    """The empirical variance ratio a covariance carries: the largest of ``ratios``, at least 1."""
+    return max([1.0, *ratios.values()])
 
 
 def source_errors(
@@ -338,7 +344,7 @@ def source_errors(
         {"chi2": formal[1:3, 1:3]} | {k: None if c is None else c[1:3, 1:3] for k, c in empirical.items()},
     )
     total = cov + oot.fit.position_covariance
-    scale = likelihood_scale(source, oot, di, total, max([1.0, *ratios.values()]))
+    scale = likelihood_scale(source, oot, di, total, error_scale(ratios))
     # the test that may call the source off target: the jitter-aware likelihood ratio, allowing for
     # the few null images behind the error scale
     exclusion = star_exclusion_sigma(source, ratios, di.n_null if name == "null" else None, jitter=True)
@@ -391,7 +397,7 @@ def star_exclusion_sigma(
     of the empirically scaled errors (the largest variance ratio of :func:`conservative_covariance`,
     widened by :func:`hotelling_factor` when ``n_null`` null images set it); 0 without a likelihood
     ratio."""
-    scale = max([1.0, *ratios.values()]) * (1.0 if n_null is None else hotelling_factor(n_null))
+    scale = error_scale(ratios) * (1.0 if n_null is None else hotelling_factor(n_null))
     value = source.star_exclusion_jitter if jitter else source.star_exclusion
     return float(value or 0.0) / float(np.sqrt(scale))
 
