@@ -12,9 +12,7 @@ cadences and subtracted at every cadence:
 
 The coefficients β are a least-squares fit of the high-passed flux on the
 high-passed regressors (both minus their running mean over
-:data:`HIGHPASS_DAYS` of out-of-transit cadences, with
-:func:`vet_diffimg.noise.high_pass_regression`, which measures the
-centroid-driven jitter patterns the same way), so stellar variability,
+:data:`HIGHPASS_DAYS`, in-transit cadences left out), so stellar variability,
 drifts and the transit do not leak into them; with thousands of cadences and
 five regressors they add almost no noise.  Fitting the same regressors inside
 each transit's short local baseline instead spends five degrees of freedom per
@@ -34,7 +32,6 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from vet_diffimg.noise import high_pass_regression, running_mean
 from vetcore import Stamp
 
 __all__ = ["HIGHPASS_DAYS", "decorrelate", "pos_corr_columns"]
@@ -60,14 +57,27 @@ def pos_corr_columns(stamp: Stamp, usable: np.ndarray) -> np.ndarray | None:
     return np.where(usable[:, None], values - values[usable].mean(axis=0), 0.0)
 
 
+def _running_mean(values: np.ndarray, weight: np.ndarray, width: int) -> np.ndarray:
+    """Running mean over ``width`` (odd) cadences along the first axis of the cadences with weight 1."""
+    half = width // 2
+    pad = ((half + 1, half),) + ((0, 0),) * (values.ndim - 1)
+    w = weight.reshape((-1,) + (1,) * (values.ndim - 1))
+    num = np.cumsum(np.pad(np.where(w > 0, values, 0.0), pad), axis=0)
+    den = np.cumsum(np.pad(np.broadcast_to(w, values.shape).astype(float), pad), axis=0)
+    num, den = num[width:] - num[:-width], den[width:] - den[:-width]
+    return num / np.maximum(den, 1.0)
+
+
 def decorrelate(stamp: Stamp, valid: np.ndarray, pos_corr: np.ndarray, fit_cadences: np.ndarray) -> Stamp:
     """The stamp with each valid pixel's response to the pointing ``pos_corr`` (n, k, from
     :func:`pos_corr_columns`) subtracted at every cadence, fitted on the usable out-of-transit
     ``fit_cadences`` (module docstring)."""
-    width = max(3, round(HIGHPASS_DAYS * 86400.0 / stamp.cadence_seconds))
-    design = pos_corr[fit_cadences]
-    flux = np.asarray(stamp.flux[fit_cadences][:, valid], dtype=float)
-    beta = high_pass_regression(design - running_mean(design, width), flux, width)  # (k, m)
+    width = max(3, round(HIGHPASS_DAYS * 86400.0 / stamp.cadence_seconds)) | 1
+    weight = fit_cadences.astype(float)
+    flux = np.where(fit_cadences[:, None], stamp.flux[:, valid], 0.0).astype(float)
+    high_flux = (flux - _running_mean(flux, weight, width))[fit_cadences]
+    high_reg = (pos_corr - _running_mean(pos_corr, weight, width))[fit_cadences]
+    beta = np.linalg.lstsq(high_reg, high_flux, rcond=None)[0]  # (k, m)
     corrected = np.array(stamp.flux, dtype=float)
     corrected[:, valid] -= pos_corr @ beta
     return attrs.evolve(stamp, flux=corrected)

@@ -46,10 +46,8 @@ __all__ = [
     "NULLS_PER_MODE",
     "NoiseModel",
     "estimate_noise",
-    "high_pass_regression",
     "noise_patterns",
     "pointing_response",
-    "running_mean",
 ]
 
 #: Null images needed per estimated pattern amplitude.
@@ -139,20 +137,20 @@ def _window_sums(values: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray
     return out, count
 
 
-def running_mean(values: np.ndarray, width: int) -> np.ndarray:
+def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
     """Centred running mean R·values along axis 0 over ``width`` samples (shorter at the ends)."""
     sums, count = _window_sums(values, width)
     return sums / count
 
 
 def _running_mean_transposed(values: np.ndarray, width: int) -> np.ndarray:
-    """Rᵀ·values for the running mean R of :func:`running_mean`: the windows are the same for every
+    """Rᵀ·values for the running mean R of :func:`_running_mean`: the windows are the same for every
     sample, so (Rᵀv)_j = Σ_{i in window j} v_i / count_i."""
     _, count = _window_sums(values[:, :1], width)
     return _window_sums(values / count, width)[0]
 
 
-def high_pass_regression(design: np.ndarray, flux: np.ndarray, width: int) -> np.ndarray:
+def _high_pass_regression(design: np.ndarray, flux: np.ndarray, width: int) -> np.ndarray:
     """Least-squares coefficients (k, m) of the high-passed ``flux`` (n, m), F − R F with R the running
     mean over ``width`` samples, on ``design`` (n, k), n ≫ k.
 
@@ -165,7 +163,7 @@ def high_pass_regression(design: np.ndarray, flux: np.ndarray, width: int) -> np
     scaled = design / norm
     gram = scaled.T @ scaled
     if np.linalg.cond(gram) > 1e8:
-        return np.asarray(np.linalg.lstsq(design, flux - running_mean(flux, width), rcond=None)[0])
+        return np.asarray(np.linalg.lstsq(design, flux - _running_mean(flux, width), rcond=None)[0])
     projected = (scaled - _running_mean_transposed(scaled, width)).T @ flux
     return np.linalg.solve(gram, projected) / norm[:, None]
 
@@ -193,14 +191,14 @@ def pointing_response(
     total = np.where(total != 0, total, 1.0)
     centroid = np.column_stack([light @ rows[aperture], light @ cols[aperture]]) / total[:, None]
     width = max(3, round(HIGH_PASS_DAYS / cadence_days))
-    slow = running_mean(centroid, width)
+    slow = _running_mean(centroid, width)
     fast = centroid - slow
     slow = slow - slow.mean(axis=0)
     design = np.column_stack([fast, fast[:, :1] * slow, fast[:, 1:] * slow])
     design = design[:, np.std(design, axis=0) > 0]
     if design.shape[1] == 0:
         return None
-    coef = high_pass_regression(design, flux, width)  # (k, m)
+    coef = _high_pass_regression(design, flux, width)  # (k, m)
     return np.asarray(coef.T)
 
 
