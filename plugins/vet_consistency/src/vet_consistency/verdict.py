@@ -77,6 +77,11 @@ def _limit(m: Measurement, p: Params) -> float:
     return p.max_confusion_radius_pixels * m.pixel_scale_arcsec if m.pixel_scale_arcsec else math.nan
 
 
+def _disagree(s: MethodSummary, p: Params) -> bool:
+    """Whether the method's independent localizations fail the consistency test."""
+    return s.combination is not None and s.chi2_p_value < p.consistency_p_threshold
+
+
 def excluded_in_every_sector(s: MethodSummary, p: Params) -> bool:
     """Whether each of ≥ 2 sector localizations excludes the target on its own: offset beyond
     ``offset_floor_arcsec`` and at ≥ ``sigma_threshold`` under its covariance with the sector's
@@ -95,7 +100,7 @@ def excluded_in_every_sector(s: MethodSummary, p: Params) -> bool:
 def method_verdict(s: MethodSummary, m: Measurement, p: Params) -> str:
     """One method's verdict on its own: inconsistent (unless every sector and the scaled combination
     exclude the target), or the localization rule."""
-    inconsistent = s.combination is not None and s.chi2_p_value < p.consistency_p_threshold
+    inconsistent = _disagree(s, p)
     if inconsistent and not excluded_in_every_sector(s, p):
         return INCONSISTENT
     ra, dec = m.reference or (0.0, 0.0)
@@ -186,9 +191,10 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
     listed = hosts.best_within(p.sigma_threshold) if hosts is not None else None
     if verdicts[best.method] == OFF_TARGET:
         flags.append("OFF_TARGET")
-        if best.combination is not None and best.chi2_p_value < p.consistency_p_threshold:
+        if _disagree(best, p):
             flags.append("SECTORS_INCONSISTENT")
             c = best.combination
+            assert c is not None
             where = (
                 f"each of the {best.n} sectors of {best.method} excludes the target on its own, "
                 f"though they disagree on where the source is (χ²={c.chi2:.1f}/{c.dof} dof, "
