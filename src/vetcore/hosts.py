@@ -40,14 +40,58 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from vetcore.model import Param
+
 if TYPE_CHECKING:  # pragma: no cover
     from vetcore.model import Stamp, Target
     from vetcore.neighbours import Neighbours, Star
 
-__all__ = ["TARGET", "HostCandidate", "HostTable", "aperture_fractions", "attribute_hosts"]
+__all__ = ["HOST_PARAMS", "TARGET", "HostCandidate", "HostTable", "aperture_fractions", "attribute_hosts"]
 
 #: The host id that stands for the target itself.
 TARGET = "target"
+
+#: Parameters of host weighing that a check can list among its own (V09 and V25 do), read by
+#: :func:`attribute_hosts` (search radius, deepest eclipse, target match) and
+#: :meth:`HostTable.likely_rivals` (rival probability).
+HOST_PARAMS: tuple[Param, ...] = (
+    Param(
+        "host_search_radius_pixels",
+        3.0,
+        "Listed stars within this many pixels of the target or of the localized source are weighed as hosts.",
+        unit="pixel",
+        minimum=0.0,
+        maximum=50.0,
+        exclusive_minimum=True,
+    ),
+    Param(
+        "max_host_depth",
+        1.0,
+        "Deepest eclipse a host can have (fraction); a star needing more to produce the observed depth "
+        "after dilution cannot be the host.",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+    ),
+    Param(
+        "rival_host_probability",
+        0.1,
+        "On target only when no listed star other than the target that could produce the depth has a "
+        "relative host probability (localization likelihood × depth feasibility, normalised) at or above "
+        "this; such a star makes the answer inconclusive.",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+    ),
+    Param(
+        "neighbour_match_arcsec",
+        2.0,
+        "A listed star this close to the target's position is the target itself.",
+        unit="arcsec",
+        minimum=0.0,
+        maximum=60.0,
+    ),
+)
 
 
 @attrs.frozen
@@ -121,6 +165,10 @@ class HostTable:
             for c in self.candidates
             if c.feasible and not c.is_target and math.hypot(c.east - east, c.north - north) <= radius_arcsec
         ]
+
+    def likely_rivals(self, probability: float) -> list[HostCandidate]:
+        """Feasible non-target candidates whose host probability is at least ``probability``."""
+        return [c for c in self.candidates if c.feasible and not c.is_target and c.probability >= probability]
 
 
 def aperture_fractions(stamp: Stamp, ra: Any, dec: Any, psf_sigma_pixels: float) -> np.ndarray:

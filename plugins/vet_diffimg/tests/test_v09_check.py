@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import numpy as np
 import pytest
 
 from vet_diffimg.plugin import CHECK
 from vetcore import Ephemeris, Scope, Status
+from vetcore.neighbours import Neighbours, Star
+from vetcore.sky import offset_to_sky
 from vetcore.testing import SyntheticStar, make_stamp, run_check
 
 # small stamps and short series keep 100 realisations to a couple of seconds
@@ -58,6 +61,32 @@ def test_on_target_passes():
     ap = np.array([r.metrics["aperture_sum_ppm"] for r in results]) / 1e6
     truth = np.array([c.truth.depth_in_aperture for c in cases])
     assert np.median(ap / truth) == pytest.approx(1.0, abs=0.1)
+
+
+def test_a_listed_star_that_could_host_the_signal_blocks_the_pass():
+    """An on-target signal passes without a neighbour list.  With a listed star 1″ from the fitted
+    source, inside its 3σ confusion radius, it stays localized but is inconclusive when that star is
+    bright enough to produce the depth, and passes when the star would need an eclipse deeper than
+    100 %."""
+    case = make_stamp(seed=3, snr=25.0, **SMALL)
+    alone = run_check(CHECK, case)
+    assert alone.status is Status.PASS and alone.metrics["confusion_radius_arcsec"] > 1.0
+    target = case.stamp.target
+    east = alone.metrics["source_offset_east_arcsec"] + 1.0
+    north = alone.metrics["source_offset_north_arcsec"]
+
+    def listing(mag):
+        ra, dec = offset_to_sky(east, north, target.ra, target.dec)
+        stars = [Star("T", target.ra, target.dec, 10.0), Star("C", float(ra), float(dec), mag)]
+        listed = attrs.evolve(target, neighbours=Neighbours(stars, source="test list"))
+        return attrs.evolve(case.stamp, target=listed)
+
+    near = run_check(CHECK, listing(11.0), case.ephemeris)
+    assert near.status is Status.INCONCLUSIVE and "NEIGHBOUR_NOT_EXCLUDED" in near.flags
+    assert "(C)" in near.message and near.localization is not None
+    # 12 mag fainter the star holds ~1.6e-5 of the aperture flux: the dip would need > 100 %
+    assert case.ephemeris.depth_ppm > 100.0
+    assert run_check(CHECK, listing(22.0), case.ephemeris).status is Status.PASS
 
 
 def test_neighbour_at_one_and_a_half_pixels_fails_and_is_located():

@@ -8,6 +8,7 @@ from vet_consistency import __version__
 from vet_consistency.check import CHECK_ID, FLAGS, run
 from vet_consistency.plot import plot
 from vetcore import Check, Param, hookimpl
+from vetcore.hosts import HOST_PARAMS
 
 VETCORE_API = 1
 
@@ -86,15 +87,6 @@ PARAMS = (
         type="str",
     ),
     Param(
-        "host_search_radius_pixels",
-        3.0,
-        "Listed stars within this many pixels of the target or of the localized source are weighed as hosts.",
-        unit="pixel",
-        minimum=0.0,
-        maximum=50.0,
-        exclusive_minimum=True,
-    ),
-    Param(
         "psf_sigma_pixels",
         0.7,
         "Width (σ) of the circular Gaussian PSF used for each star's share of the aperture flux.",
@@ -111,34 +103,7 @@ PARAMS = (
         minimum=0.0,
         maximum=60.0,
     ),
-    Param(
-        "max_host_depth",
-        1.0,
-        "Deepest eclipse a host can have (fraction); a star needing more to produce the observed depth "
-        "after dilution cannot be the host.",
-        minimum=0.0,
-        maximum=1.0,
-        exclusive_minimum=True,
-    ),
-    Param(
-        "rival_host_probability",
-        0.1,
-        "On target only when no listed star other than the target that could produce the depth has a "
-        "relative host probability (localization likelihood × depth feasibility, normalised) at or above "
-        "this; such a star makes the answer inconclusive. Also the probability from which a second "
-        "candidate makes the host ambiguous (HOST_AMBIGUOUS).",
-        minimum=0.0,
-        maximum=1.0,
-        exclusive_minimum=True,
-    ),
-    Param(
-        "neighbour_match_arcsec",
-        2.0,
-        "A listed star this close to the target's position is the target itself.",
-        unit="arcsec",
-        minimum=0.0,
-        maximum=60.0,
-    ),
+    *HOST_PARAMS,
     Param(
         "depth_metrics",
         "depth_ppm,aperture_sum_ppm",

@@ -255,11 +255,7 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
             f"within that radius that could produce the depth ({names}); {where}",
             _host_id(hosts),
         )
-    likely = [
-        c
-        for c in (hosts.candidates if hosts is not None else ())
-        if c.feasible and not c.is_target and c.probability >= p.rival_host_probability
-    ]
+    likely = hosts.likely_rivals(p.rival_host_probability) if hosts is not None else []
     if likely:
         flags.append("NEIGHBOUR_LIKELY_HOST")
         names = ", ".join(f"{c.id} ({c.probability:.0%})" for c in likely[:3])

@@ -19,8 +19,11 @@ decide (:func:`decide`)
     also excluded from the fitted out-of-transit position (so neither a WCS
     error nor a blend pulling that fit alone can fail a star) and its fitted
     amplitude reaches ``min_snr``; ``pass`` (on target) only when consistent
-    with the target *and* the 3σ confusion radius is at most
-    ``max_confusion_radius_pixels``; ``inconclusive`` otherwise, saying what
+    with the target, the 3σ confusion radius is at most
+    ``max_confusion_radius_pixels`` *and*, with a neighbour list
+    (``Target.neighbours``), no listed star that could produce the depth lies
+    within that radius or is a likely host (:func:`weigh_hosts`, the rule V25
+    applies to the combined position); ``inconclusive`` otherwise, saying what
     cannot be excluded;
 assemble (:func:`assemble`)
     metrics (with ``confusion_radius_arcsec``), the localization and plot data.
@@ -65,6 +68,7 @@ from vet_diffimg.localize import (
 from vet_diffimg.noise import pointing_response
 from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
+from vetcore.hosts import HOST_PARAMS, HostTable, attribute_hosts
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
 from vetcore.transits import in_transit_mask, pointing_steps
 from vetcore.verdicts import CONFUSION_NSIGMA, OFF_TARGET, ON_TARGET, localization_verdict
@@ -81,6 +85,7 @@ __all__ = [
     "decide",
     "measure",
     "run",
+    "weigh_hosts",
 ]
 
 CHECK_ID = "V09"
@@ -134,6 +139,7 @@ PARAMS: tuple[Param, ...] = (
     Param("max_confusion_radius_pixels", 1.0, "pass (on target) only when the 3σ confusion radius of the "
           "source position is at most this: one pixel, the resolution element of the data (21″ TESS, "
           "3.98″ Kepler)", unit="pixels", minimum=0.0, maximum=100.0, exclusive_minimum=True),
+    *HOST_PARAMS,
 )  # fmt: skip
 
 FLAGS: dict[str, str] = {
@@ -169,6 +175,9 @@ FLAGS: dict[str, str] = {
     "max_confusion_radius_pixels) to tell the target from its neighbours.",
     "OFFSETS_DISAGREE": "The source is excluded from the catalogue position but not from the fitted "
     "out-of-transit position (a WCS error, or a blend pulling that fit): no verdict.",
+    "NEIGHBOUR_NOT_EXCLUDED": "The source is consistent with the target, but a listed star that could "
+    "produce the depth lies within the 3σ confusion radius or has a relative host probability of "
+    "rival_host_probability or more: not called on target.",
     "OFF_TARGET": "The transit source is excluded from the target, from both its catalogue and its fitted "
     "out-of-transit position, at sigma_threshold and beyond min_offset_arcsec.",
 }
@@ -425,9 +434,15 @@ def _source_metrics(
 
 
 def decide(
-    m: DiffImageMeasurement, metrics: dict[str, Any], loc: Localization | None, p: Params, pixel_scale: float
+    m: DiffImageMeasurement,
+    metrics: dict[str, Any],
+    loc: Localization | None,
+    p: Params,
+    pixel_scale: float,
+    hosts: HostTable | None = None,
 ) -> Decision:
-    """Status, flags and message (see the module docstring)."""
+    """Status, flags and message (see the module docstring); ``hosts``: the listed stars weighed as
+    hosts of the source (:func:`weigh_hosts`), ``None`` without a neighbour list."""
     flags = list(m.flags)
     if m.stop == "NO_TRANSIT_DATA":
         return Decision(
@@ -481,6 +496,19 @@ def decide(
         max_confusion_radius_arcsec=p.max_confusion_radius_pixels * pixel_scale,
     )  # fmt: skip
     if verdict == ON_TARGET:
+        assert loc is not None
+        radius = loc.confusion_radius_arcsec(CONFUSION_NSIGMA)
+        east, north = (float(v) for v in loc.offset_arcsec)
+        rivals = [] if hosts is None else hosts.feasible_within(east, north, radius)
+        rivals += [c for c in ([] if hosts is None else hosts.likely_rivals(p.rival_host_probability))
+                   if c not in rivals]  # fmt: skip
+        if rivals:
+            names = ", ".join(c.id for c in rivals[:3]) + (", …" if len(rivals) > 3 else "")
+            return Decision(
+                Status.INCONCLUSIVE, (*flags, "NEIGHBOUR_NOT_EXCLUDED"),
+                f"{reason}, but {len(rivals)} listed star(s) that could produce the depth lie within that "
+                f"radius or are likely hosts ({names}); {snr}", placed=True,
+            )  # fmt: skip
         return Decision(Status.PASS, tuple(flags), f"on target: {reason}; {snr}", placed=True)
     if verdict != OFF_TARGET:
         return Decision(Status.INCONCLUSIVE, (*flags, "POOR_LOCALIZATION"), f"{reason}; {snr}", placed=True)
@@ -578,5 +606,31 @@ def run(ctx: SectorContext) -> CheckResult:
         cov = m.errors.position_covariance + p.position_systematic_pixels**2 * np.eye(2)
         source_metrics, loc = _source_metrics(stamp, m, cov)
         metrics.update(source_metrics)
-    decision = decide(m, metrics, loc, p, stamp.pixel_scale_arcsec)
+    hosts = weigh_hosts(ctx, loc, metrics) if loc is not None else None
+    decision = decide(m, metrics, loc, p, stamp.pixel_scale_arcsec, hosts)
     return assemble(stamp, m, metrics, loc, decision, cov)
+
+
+def weigh_hosts(ctx: SectorContext, loc: Localization, metrics: dict[str, Any]) -> HostTable | None:
+    """The target's listed neighbours weighed as hosts of the source (:func:`vetcore.hosts.attribute_hosts`;
+    ``None`` without a neighbour list).
+
+    Flux shares use a Gaussian of this sector's fitted PSF core width on this
+    stamp's aperture; the depth is the ephemeris depth, else the aperture-summed
+    difference image's; no systematic error is added, the source covariance
+    already holds ``position_systematic_pixels``.
+    """
+    neighbours = ctx.target.neighbours
+    if neighbours is None:
+        return None
+    p = ctx.params
+    depth = ctx.ephemeris.depth_ppm
+    if depth is None or not math.isfinite(depth):
+        depth = metrics.get("aperture_sum_ppm")
+    return attribute_hosts(
+        target=ctx.target, neighbours=neighbours, offset_arcsec=loc.offset_arcsec,
+        covariance_arcsec2=loc.covariance_arcsec2, stamps=(ctx.stamp,), depth_ppm=depth,
+        search_radius_arcsec=p.host_search_radius_pixels * ctx.stamp.pixel_scale_arcsec,
+        psf_sigma_pixels=metrics["psf_sigma_pixels"], systematic_arcsec=0.0,
+        match_arcsec=p.neighbour_match_arcsec, max_depth=p.max_host_depth,
+    )  # fmt: skip
