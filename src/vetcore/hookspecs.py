@@ -27,7 +27,8 @@ Beyond the hooks, two fields of the data model are part of the contract:
 * ``Target.neighbours`` (:class:`vetcore.neighbours.Neighbours` or ``None``):
   the catalogued stars around the target given to the run (``--neighbours``);
   checks read it from ``ctx.target`` and may weigh them as hosts with
-  :func:`vetcore.hosts.attribute_hosts`;
+  :func:`vetcore.hosts.attribute_hosts` (a sector check's on-target answer:
+  :func:`vetcore.hosts.sector_rivals`, tuned by ``vetcore.hosts.HOST_PARAMS``);
 * ``CheckResult.disposition`` (:class:`vetcore.disposition.Disposition`): a
   check that answers "where is the source?" for the whole target declares the
   target's disposition there.  The report takes it from the target-scope

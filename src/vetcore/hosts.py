@@ -43,17 +43,25 @@ import numpy as np
 from vetcore.model import Param
 
 if TYPE_CHECKING:  # pragma: no cover
-    from vetcore.model import Stamp, Target
+    from vetcore.model import Localization, SectorContext, Stamp, Target
     from vetcore.neighbours import Neighbours, Star
 
-__all__ = ["HOST_PARAMS", "TARGET", "HostCandidate", "HostTable", "aperture_fractions", "attribute_hosts"]
+__all__ = [
+    "HOST_PARAMS",
+    "TARGET",
+    "HostCandidate",
+    "HostTable",
+    "aperture_fractions",
+    "attribute_hosts",
+    "sector_rivals",
+]
 
 #: The host id that stands for the target itself.
 TARGET = "target"
 
-#: Parameters of host weighing that a check can list among its own (V09 and V25 do), read by
-#: :func:`attribute_hosts` (search radius, deepest eclipse, target match) and
-#: :meth:`HostTable.likely_rivals` (rival probability).
+#: Parameters of host weighing that a check can list among its own (V08, V09 and V25 do), read by
+#: :func:`attribute_hosts` (search radius, deepest eclipse, target match),
+#: :meth:`HostTable.likely_rivals` (rival probability) and :func:`sector_rivals` (all four).
 HOST_PARAMS: tuple[Param, ...] = (
     Param(
         "host_search_radius_pixels",
@@ -165,6 +173,10 @@ class HostTable:
             for c in self.candidates
             if c.feasible and not c.is_target and math.hypot(c.east - east, c.north - north) <= radius_arcsec
         ]
+
+    def not_excluded(self, sigma: float) -> list[HostCandidate]:
+        """Feasible non-target candidates less than ``sigma`` from the source (``offset_sigma``)."""
+        return [c for c in self.candidates if c.feasible and not c.is_target and c.offset_sigma < sigma]
 
     def likely_rivals(self, probability: float) -> list[HostCandidate]:
         """Feasible non-target candidates whose host probability is at least ``probability``."""
@@ -317,3 +329,46 @@ def attribute_hosts(
         search_radius_arcsec=float(search_radius_arcsec),
         notes=tuple(notes),
     )
+
+
+def sector_rivals(
+    ctx: SectorContext, loc: Localization, *, psf_sigma_pixels: float, depth_ppm: float | None = None
+) -> list[HostCandidate] | None:
+    """Listed stars that one sector's on-target localization cannot exclude as hosts (``None``
+    without a neighbour list).
+
+    The target's neighbours are weighed with :func:`attribute_hosts` on the
+    sector's stamp (``HOST_PARAMS`` read from ``ctx.params``; flux shares with a
+    Gaussian PSF of ``psf_sigma_pixels``; the ephemeris depth, else
+    ``depth_ppm``; no systematic error added: the localization's covariance is
+    taken as complete).  Returned: the stars other than the target that could
+    produce the depth and lie within the 3σ confusion radius of the source or
+    hold a relative host probability of ``rival_host_probability`` or more,
+    most probable first.  A sector check that finds any should not call the
+    source on target (the rule V25 applies to the combined localization).
+    """
+    from vetcore.verdicts import CONFUSION_NSIGMA
+
+    neighbours, p = ctx.target.neighbours, ctx.params
+    if neighbours is None:
+        return None
+    depth = ctx.ephemeris.depth_ppm
+    if depth is None or not math.isfinite(depth):
+        depth = depth_ppm
+    table = attribute_hosts(
+        target=ctx.target,
+        neighbours=neighbours,
+        offset_arcsec=loc.offset_arcsec,
+        covariance_arcsec2=loc.covariance_arcsec2,
+        stamps=(ctx.stamp,),
+        depth_ppm=depth,
+        search_radius_arcsec=p.host_search_radius_pixels * ctx.stamp.pixel_scale_arcsec,
+        psf_sigma_pixels=psf_sigma_pixels,
+        systematic_arcsec=0.0,
+        match_arcsec=p.neighbour_match_arcsec,
+        max_depth=p.max_host_depth,
+    )
+    east, north = (float(v) for v in loc.offset_arcsec)
+    rivals = table.feasible_within(east, north, loc.confusion_radius_arcsec(CONFUSION_NSIGMA))
+    rivals += [c for c in table.likely_rivals(p.rival_host_probability) if c not in rivals]
+    return sorted(rivals, key=lambda c: -c.probability)

@@ -456,6 +456,21 @@ def test_bright_neighbour_in_confusion_radius_is_inconclusive(run_v25):
     assert not c.feasible and c.required_depth > 1.0 and c.probability == 0.0
 
 
+def test_a_star_that_could_be_named_the_host_is_a_rival_outside_the_radius(run_v25):
+    """Source 1″ ± 5″ east (radius 15″); star E 17″ from it, outside that radius, at 3.3σ with the
+    1″ host systematic: below sigma_threshold (3.5σ), where it would be named the host, so the
+    target cannot be singled out, though E's host probability is under 10 %."""
+    near = attrs.evolve(TARGET, neighbours=listed(("T", 0.0, 0.0, 9.0), ("E", 18.0, 0.0, 10.0)))
+    data = {"S5": {"V09": result(make_loc(1.0, 0.0, 5.0), 5)}}
+    res = run_v25(data, target=near)
+    (e,) = [h for h in res.disposition.hosts if h.id == "E"]
+    assert e.feasible and e.separation_arcsec > 15.0 and 3.0 < e.offset_sigma < 3.5 and e.probability < 0.1
+    assert res.metrics["verdict"] == "inconclusive" and "NEIGHBOUR_NOT_EXCLUDED" in res.flags
+    assert "NEIGHBOUR_IN_CONFUSION_RADIUS" not in res.flags and "within 3.5σ of the source" in res.message
+    assert "E (3.3σ)" in res.message
+    assert run_v25(data, target=near, sigma_threshold=3.2).metrics["verdict"] == "on_target"
+
+
 def test_likely_neighbour_host_outside_the_confusion_radius_is_inconclusive(run_v25):
     """Source 3″ ± 1.5″ east (on target at 2σ, radius 4.5″); star D 4.6″ from it, outside that radius,
     still holds a ≥ 10 % host probability: not on target."""
@@ -466,7 +481,9 @@ def test_likely_neighbour_host_outside_the_confusion_radius_is_inconclusive(run_
     assert d.feasible and 0.1 <= d.probability < 0.5 and d.separation_arcsec > 4.5
     assert res.metrics["verdict"] == "inconclusive" and "NEIGHBOUR_LIKELY_HOST" in res.flags
     assert "NEIGHBOUR_IN_CONFUSION_RADIUS" not in res.flags and "D (" in res.message
-    assert run_v25(data, target=near, rival_host_probability=0.5).metrics["verdict"] == "on_target"
+    # below the rival probability, D (2.5σ from the source) is still not excluded at sigma_threshold
+    looser = run_v25(data, target=near, rival_host_probability=0.5)
+    assert looser.metrics["verdict"] == "inconclusive" and "NEIGHBOUR_NOT_EXCLUDED" in looser.flags
 
 
 def test_host_not_listed(run_v25):

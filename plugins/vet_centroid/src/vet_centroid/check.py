@@ -14,7 +14,9 @@ decide (:func:`decide`)
     :func:`vetcore.verdicts.localization_verdict`: ``fail`` (off target) only
     when the shift itself is significant too; ``pass`` (on target) only when the
     source is consistent with the target *and* its 3σ confusion radius is within
-    ``max_confusion_radius_pixels``; otherwise ``inconclusive``, saying what
+    ``max_confusion_radius_pixels`` *and*, with a neighbour list, no listed star
+    that could produce the depth lies within that radius or is a likely host
+    (:func:`vetcore.hosts.sector_rivals`); otherwise ``inconclusive``, saying what
     cannot be excluded;
 assemble (:func:`assemble`)
     metrics (every localization with its ``confusion_radius_arcsec``) and plot data.
@@ -31,6 +33,7 @@ whole sector, medians of 3σ-clipped centroids.  It has no detrending.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -38,6 +41,7 @@ import numpy as np
 
 from vet_centroid.measure import CentroidMeasurement, measure
 from vetcore import CheckResult, Localization, Param, Params, SectorContext, Stamp, Status
+from vetcore.hosts import HOST_PARAMS, HostCandidate, sector_rivals
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
 from vetcore.verdicts import CONFUSION_NSIGMA, OFF_TARGET, ON_TARGET, localization_verdict
 
@@ -65,7 +69,8 @@ PARAMS = (
           "cut at a step next to a transit and the step fitted when it falls within one; 0 disables",
           type="int", minimum=0, maximum=2**31 - 1),
     Param("decorrelate", True, "regress the centroid and flux series on the spacecraft pointing "
-          "(POS_CORR1/2) when the stamp has it, before the local baselines", type="bool"),
+          "(POS_CORR1/2) and the background level when the stamp has them, before the local baselines",
+          type="bool"),
     Param("null_step", 0.5, "spacing of the transit-free windows that calibrate the errors",
           unit="durations", minimum=0.05, maximum=10.0),
     Param("min_null_windows", 5, "independent transit-free windows needed for empirical errors; with fewer "
@@ -86,6 +91,15 @@ PARAMS = (
           maximum=1_000_000),
     Param("max_error_pixels", 0.0, "no localization when the source position's 1σ error exceeds this "
           "(0: the stamp's larger side)", unit="pixels", minimum=0.0, maximum=1000.0),
+    Param("lever_systematic_fraction", 0.15, "systematic error of the source's offset from the "
+          "out-of-transit centroid, as a fraction of that offset, added along it: light the stamp misses "
+          "(PSF wings, sky level) rescales the lever arm of x_s = c_out − Δc (1 − δ)/δ; without it the "
+          "simulated population's localizations covered the truth in 34 / 83 / 96–98 % within 1σ / 2σ / 3σ",
+          minimum=0.0, maximum=1.0),
+    Param("psf_sigma_pixels", 0.7, "width (σ) of the circular Gaussian PSF giving each listed star's share "
+          "of the aperture flux when neighbours are weighed as hosts", unit="pixels", minimum=0.1,
+          maximum=10.0),
+    *HOST_PARAMS,
 )  # fmt: skip
 
 FLAGS = {
@@ -96,7 +110,7 @@ FLAGS = {
     "TRANSITS_DROPPED": "a transit with a pointing step was left out: too few baseline cadences between "
     "steps to fit it",
     "POINTING_DECORRELATED": "centroids and flux were decorrelated against the spacecraft pointing "
-    "(POS_CORR1/2); snr_gain_decorrelation gives the depth S/N gained",
+    "(POS_CORR1/2) and the background level; snr_gain_decorrelation gives the depth S/N gained",
     "DEPTH_NOT_DETECTED": "the transit is not detected in the aperture flux (depth S/N < min_depth_snr), "
     "so the shift cannot be turned into a source position",
     "POOR_LOCALIZATION": "the implied source position is too uncertain (beyond max_error_pixels, or a 3σ "
@@ -104,6 +118,9 @@ FLAGS = {
     "FEW_NULL_WINDOWS": "fewer than min_null_windows independent transit-free windows: errors from the "
     "white-noise estimate",
     "OFF_TARGET": "a significant centroid shift places the transit source away from the target",
+    "NEIGHBOUR_NOT_EXCLUDED": "the source is consistent with the target, but a listed star that could "
+    "produce the depth lies within the 3σ confusion radius or has a relative host probability of "
+    "rival_host_probability or more: not called on target",
     "REFERENCE_OFFSET": "the implied source is off the catalogue position without a significant shift: the "
     "out-of-transit centroid itself is off (crowding, pointing or WCS); no verdict",
     "GLOBAL_BASELINE": "measured with the sector-wide baseline (no detrending); for comparison only",
@@ -136,18 +153,42 @@ def _masks(stamp: Stamp, p: Params) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return mask, (valid if p.localize_with == "stamp" else mask), flags
 
 
-def _source(stamp: Stamp, m: CentroidMeasurement) -> tuple[tuple[float, float], np.ndarray]:
-    """Bryson et al. 2013: x_s = c_out − Δc (1 − δ)/δ from the localization pixels, with covariance."""
+def _source(
+    stamp: Stamp, m: CentroidMeasurement, lever_fraction: float
+) -> tuple[tuple[float, float], np.ndarray]:
+    """Bryson et al. 2013: x_s = c_out − Δc (1 − δ)/δ from the localization pixels, with covariance.
+
+    The covariance propagates the errors of Δc and δ and adds a systematic error
+    ``lever_fraction`` × (x_s − c_out) along the lever arm: the formula holds for
+    the centroid of *all* the light, and the light a stamp misses (PSF wings
+    beyond its edge, an imperfect sky level) rescales δ and with it the lever arm.
+
+    The centroid aperture's measurement is used instead when the localization
+    pixels show no dimming, or when they hold less flux than the aperture: their
+    pixels outside the aperture then sum to a negative flux (an over-subtracted
+    background), and a flux-weighted centroid whose total is that small moves
+    with every change of the background (on the simulated population, sources
+    placed tens of pixels off the stamp at 10–17σ from an on-target truth).
+    """
     assert m.centroid is not None and m.localizer is not None
-    lm = m.localizer if m.localizer.depth > 0 else m.centroid
+    trusted = m.localizer.depth > 0 and not m.localizer.flux < m.centroid.flux
+    lm = m.localizer if trusted else m.centroid
     k = (1.0 - lm.depth) / lm.depth
-    src = (float(lm.c_out[0] - k * lm.shift[0]), float(lm.c_out[1] - k * lm.shift[1]))
+    lever = -k * lm.shift  # x_s − c_out
+    src = (float(lm.c_out[0] + lever[0]), float(lm.c_out[1] + lever[1]))
     cov = k**2 * lm.covariance + np.outer(lm.shift, lm.shift) * lm.depth_err**2 / lm.depth**4
-    return src, cov
+    return src, cov + lever_fraction**2 * np.outer(lever, lever)
 
 
-def decide(stamp: Stamp, m: CentroidMeasurement, p: Params) -> Decision:
-    """Status, flags and message from a measurement (see the module docstring)."""
+def decide(
+    stamp: Stamp,
+    m: CentroidMeasurement,
+    p: Params,
+    rivals_of: Callable[[Localization], list[HostCandidate] | None] | None = None,
+) -> Decision:
+    """Status, flags and message from a measurement (see the module docstring); ``rivals_of`` gives
+    the listed stars an on-target localization cannot exclude as hosts
+    (:func:`vetcore.hosts.sector_rivals`)."""
     flags = ["GLOBAL_BASELINE"] if m.baseline == "global" else []
     flags += ["TRANSITS_DROPPED"] * bool(m.n_dropped) + ["POINTING_STEP_MODELLED"] * bool(m.n_modelled)
     flags += ["POINTING_DECORRELATED"] * (m.snr_gain is not None)
@@ -165,7 +206,7 @@ def decide(stamp: Stamp, m: CentroidMeasurement, p: Params) -> Decision:
             Status.INCONCLUSIVE, (*flags, "DEPTH_NOT_DETECTED"),
             f"centroid shift {size:.4f} px ({sigma:.1f}σ); {FLAGS['DEPTH_NOT_DETECTED']}",
         )  # fmt: skip
-    src, cov = _source(stamp, m)
+    src, cov = _source(stamp, m, p.lever_systematic_fraction)
     loc = Localization.from_pixel(stamp, src[0], src[1], cov, METHOD, label=stamp.label)
     err_pix = float(np.sqrt(np.max(np.linalg.eigvalsh(cov))))
     limit = p.max_error_pixels or float(max(stamp.shape))
@@ -189,6 +230,14 @@ def decide(stamp: Stamp, m: CentroidMeasurement, p: Params) -> Decision:
             Status.INCONCLUSIVE, (*flags, "REFERENCE_OFFSET"),
             f"{reason}, but the shift itself is not significant ({shift_text}): the out-of-transit centroid "
             "is off the catalogue position", loc, **placed,
+        )  # fmt: skip
+    rivals = rivals_of(loc) if verdict == ON_TARGET and rivals_of is not None else None
+    if rivals:
+        names = ", ".join(c.id for c in rivals[:3]) + (", …" if len(rivals) > 3 else "")
+        return Decision(
+            Status.INCONCLUSIVE, (*flags, "NEIGHBOUR_NOT_EXCLUDED"),
+            f"{reason}, but {len(rivals)} listed star(s) that could produce the depth lie within that radius "
+            f"or are likely hosts ({names}); {shift_text}", loc, **placed,
         )  # fmt: skip
     if verdict == ON_TARGET:
         return Decision(Status.PASS, tuple(flags), f"on target: {reason}; {shift_text}", loc, **placed)
@@ -269,7 +318,12 @@ def run(ctx: SectorContext) -> CheckResult:
     stamp, p = ctx.stamp, ctx.params
     mask, localizer, mask_flags = _masks(stamp, p)
     m = measure(stamp, ctx.ephemeris, p, mask, localizer)
-    decision = decide(stamp, m, p)
+
+    def rivals_of(loc: Localization) -> list[HostCandidate] | None:
+        depth = None if m.centroid is None else m.centroid.depth * 1e6
+        return sector_rivals(ctx, loc, psf_sigma_pixels=p.psf_sigma_pixels, depth_ppm=depth)
+
+    decision = decide(stamp, m, p, rivals_of)
     if mask_flags:
         decision = attrs.evolve(decision, flags=(*mask_flags, *decision.flags))
     return assemble(stamp, m, decision)

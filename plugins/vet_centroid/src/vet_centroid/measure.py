@@ -50,7 +50,8 @@ class Shift:
 
     ``shift`` (row, col) in pixels with its 2×2 ``covariance``; ``c_out`` the
     out-of-transit centroid; ``depth`` the fractional dimming of the summed flux
-    of those pixels and its 1σ ``depth_err``.
+    of those pixels and its 1σ ``depth_err``; ``flux`` their summed out-of-transit
+    flux (e⁻/s).
     """
 
     shift: np.ndarray
@@ -58,6 +59,7 @@ class Shift:
     c_out: np.ndarray
     depth: float
     depth_err: float
+    flux: float = math.nan
 
     @property
     def depth_snr(self) -> float:
@@ -126,6 +128,7 @@ def _global(stamp: Stamp, ephemeris: Ephemeris, series: np.ndarray) -> CentroidM
             c_out=np.array([r_out, c_out]),
             depth=1.0 - f_in / f_out,
             depth_err=math.hypot(f_ine, f_oute) / f_out,
+            flux=f_out,
         )
 
     n_tr = len(np.unique(np.rint((stamp.time[sel_in] - stamp.time[sel_in][0]) / ephemeris.period)))
@@ -161,21 +164,36 @@ def _fit_with_steps(
 def _decorrelate(
     stamp: Stamp, ephemeris: Ephemeris, series: np.ndarray, geom: WindowGeometry
 ) -> np.ndarray | None:
-    """``series`` minus its linear regression on the pointing (``POS_CORR1/2``), or ``None``.
+    """``series`` minus its linear regression on the pointing (``POS_CORR1/2``) and the background
+    level (the stamp's mean background estimate), or ``None`` without either.
 
+    A background estimate that is off by a few per cent leaves a residual sky in
+    every pixel that follows the scattered light; over the whole stamp it moves
+    the flux-weighted centroid and the summed flux as the sky brightens, which
+    the straight-line baseline of a transit does not follow through a ramp.
     Coefficients from good out-of-transit cadences only, so the transit itself
     cannot be regressed away; the mean level is kept.
     """
-    if stamp.pos_corr is None:
+    columns = []
+    if stamp.pos_corr is not None:
+        columns.append(np.asarray(stamp.pos_corr, dtype=float).reshape(stamp.n_cadences, -1)[:, :2])
+    if stamp.background is not None:
+        sky = np.asarray(stamp.background, dtype=float)[:, np.isfinite(stamp.flux).any(axis=0)]
+        n_sky = np.isfinite(sky).sum(axis=1)
+        mean_sky = np.where(n_sky > 0, np.nansum(sky, axis=1) / np.maximum(n_sky, 1), np.nan)
+        columns.append(mean_sky[:, None])
+    if not columns:
         return None
-    pos = np.asarray(stamp.pos_corr, dtype=float).reshape(stamp.n_cadences, -1)[:, :2]
+    regressors = np.column_stack(columns)
     dt, _ = time_from_mid_transit(stamp, ephemeris)
     with np.errstate(invalid="ignore"):
         oot = stamp.good & (np.abs(dt) > geom.base_inner)
-    fit = oot & np.isfinite(pos).all(axis=1) & np.isfinite(series).all(axis=1)
-    if fit.sum() < 20 or not np.any(np.std(pos[fit], axis=0) > 0):
+    fit = oot & np.isfinite(regressors).all(axis=1) & np.isfinite(series).all(axis=1)
+    varying = np.std(regressors[fit], axis=0) > 0 if fit.any() else np.zeros(regressors.shape[1], bool)
+    if fit.sum() < 20 or not varying.any():
         return None
-    centred = pos - np.median(pos[fit], axis=0)
+    regressors = regressors[:, varying]
+    centred = regressors - np.median(regressors[fit], axis=0)
     design = np.column_stack([np.ones(fit.sum()), centred[fit]])
     coef, *_ = np.linalg.lstsq(design, series[fit], rcond=None)
     out = series - np.where(np.isfinite(centred), centred, 0.0) @ coef[1:]
@@ -274,7 +292,7 @@ def _local(stamp: Stamp, ephemeris: Ephemeris, p: Params, series: np.ndarray) ->
         return Shift(
             shift=mean[s], covariance=cov[s, s], c_out=c_out[s],
             depth=float(-mean[3 * k + 2] / flux0[k]),
-            depth_err=float(math.sqrt(cov[3 * k + 2, 3 * k + 2]) / flux0[k]),
+            depth_err=float(math.sqrt(cov[3 * k + 2, 3 * k + 2]) / flux0[k]), flux=float(flux0[k]),
         )  # fmt: skip
 
     gain = None

@@ -64,6 +64,9 @@ FLAGS: dict[str, str] = {
     "cannot tell the target from stars around it, so it is not called on target.",
     "NEIGHBOUR_IN_CONFUSION_RADIUS": "A listed star bright enough to produce the observed depth lies within "
     "the confusion radius of the source: the target cannot be singled out.",
+    "NEIGHBOUR_NOT_EXCLUDED": "A listed star that could produce the depth lies within sigma_threshold of the "
+    "source (with position_systematic_arcsec), where an off-target verdict would name it the host: the "
+    "source is not called on target.",
     "NEIGHBOUR_LIKELY_HOST": "A listed star other than the target that could produce the depth has a "
     "relative host probability of rival_host_probability or more: the source is not called on target.",
     "PIXEL_SCALE_UNKNOWN": "No stamp or pixel covariance gives the pixel scale, so the confusion limit is "

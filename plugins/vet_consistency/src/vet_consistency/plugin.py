@@ -18,7 +18,8 @@ PARAMS = (
         3.5,
         "Combined offset significance (Mahalanobis distance √(dᵀC⁻¹d), the same measure as "
         "Localization.offset_sigma) at or above which the source is excluded from the target; also the "
-        "largest σ at which a listed star is named as the host. With calibrated errors an on-target "
+        "largest σ at which a listed star is named as the host, and so the σ beyond which every listed star "
+        "that could produce the depth must lie for on_target. With calibrated errors an on-target "
         "signal exceeds t by chance with probability exp(−t²/2): 1.1 % at 3σ, 0.22 % at 3.5σ.",
         minimum=0.5,
         maximum=20.0,

@@ -18,9 +18,12 @@ Evaluated on the primary method's combined localization, in this order:
    3σ confusion radius exceeds the limit;
 4. an ``on_target`` from step 3 is kept only if no other method places the
    source off target on its own, no listed star that could produce the
-   observed depth lies within the confusion radius of the source, and none has
+   observed depth lies within the confusion radius of the source, none has
    a relative host probability of ``rival_host_probability`` or more (the
-   per-star likelihoods of TESS-Localize, Higgins & Bell 2023); otherwise
+   per-star likelihoods of TESS-Localize, Higgins & Bell 2023), and none lies
+   within ``sigma_threshold`` of the source (the distance within which an
+   off-target verdict would name it the host: the target must exclude its
+   rivals as firmly as a rival must exclude the target); otherwise
    ``inconclusive``, saying what cannot be excluded.
 
 A single localization (one sector, one transit) gives a usable answer; the
@@ -265,10 +268,22 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
             f"({names})",
             _host_id(hosts),
         )
+    unexcluded = hosts.not_excluded(p.sigma_threshold) if hosts is not None else []
+    if unexcluded:
+        flags.append("NEIGHBOUR_NOT_EXCLUDED")
+        names = ", ".join(f"{c.id} ({c.offset_sigma:.1f}σ)" for c in unexcluded[:3])
+        return done(
+            INCONCLUSIVE,
+            f"inconclusive: {where}, but a listed star that could produce the depth lies within "
+            f"{p.sigma_threshold:g}σ of the source, where it would be named the host ({names})",
+            _host_id(hosts),
+        )
     if hosts is None:
         checked = f"no neighbour list: stars within {radius:.0f}″ are not excluded by brightness"
     else:
-        checked = f"no listed star that could produce the depth lies within {radius:.0f}″"
+        checked = (
+            f"no listed star that could produce the depth lies within {radius:.0f}″ or {p.sigma_threshold:g}σ"
+        )
     return done(
         ON_TARGET,
         f"on target: {where}, 3σ confusion radius {radius:.1f}″ ≤ {limit:.1f}″; {basis}; {checked}",

@@ -22,8 +22,8 @@ decide (:func:`decide`)
     with the target, the 3σ confusion radius is at most
     ``max_confusion_radius_pixels`` *and*, with a neighbour list
     (``Target.neighbours``), no listed star that could produce the depth lies
-    within that radius or is a likely host (:func:`weigh_hosts`, the rule V25
-    applies to the combined position); ``inconclusive`` otherwise, saying what
+    within that radius or is a likely host (:func:`vetcore.hosts.sector_rivals`,
+    the rule V25 applies to the combined position); ``inconclusive`` otherwise, saying what
     cannot be excluded;
 assemble (:func:`assemble`)
     metrics (with ``confusion_radius_arcsec``), the localization and plot data.
@@ -68,7 +68,7 @@ from vet_diffimg.localize import (
 from vet_diffimg.noise import pointing_response
 from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
-from vetcore.hosts import HOST_PARAMS, HostTable, attribute_hosts
+from vetcore.hosts import HOST_PARAMS, HostCandidate, sector_rivals
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
 from vetcore.transits import in_transit_mask, pointing_steps
 from vetcore.verdicts import CONFUSION_NSIGMA, OFF_TARGET, ON_TARGET, localization_verdict
@@ -85,7 +85,6 @@ __all__ = [
     "decide",
     "measure",
     "run",
-    "weigh_hosts",
 ]
 
 CHECK_ID = "V09"
@@ -439,10 +438,11 @@ def decide(
     loc: Localization | None,
     p: Params,
     pixel_scale: float,
-    hosts: HostTable | None = None,
+    rivals: list[HostCandidate] | None = None,
 ) -> Decision:
-    """Status, flags and message (see the module docstring); ``hosts``: the listed stars weighed as
-    hosts of the source (:func:`weigh_hosts`), ``None`` without a neighbour list."""
+    """Status, flags and message (see the module docstring); ``rivals``: the listed stars the
+    localization cannot exclude as hosts (:func:`vetcore.hosts.sector_rivals`; ``None`` without a
+    neighbour list)."""
     flags = list(m.flags)
     if m.stop == "NO_TRANSIT_DATA":
         return Decision(
@@ -496,12 +496,6 @@ def decide(
         max_confusion_radius_arcsec=p.max_confusion_radius_pixels * pixel_scale,
     )  # fmt: skip
     if verdict == ON_TARGET:
-        assert loc is not None
-        radius = loc.confusion_radius_arcsec(CONFUSION_NSIGMA)
-        east, north = (float(v) for v in loc.offset_arcsec)
-        rivals = [] if hosts is None else hosts.feasible_within(east, north, radius)
-        rivals += [c for c in ([] if hosts is None else hosts.likely_rivals(p.rival_host_probability))
-                   if c not in rivals]  # fmt: skip
         if rivals:
             names = ", ".join(c.id for c in rivals[:3]) + (", …" if len(rivals) > 3 else "")
             return Decision(
@@ -606,31 +600,9 @@ def run(ctx: SectorContext) -> CheckResult:
         cov = m.errors.position_covariance + p.position_systematic_pixels**2 * np.eye(2)
         source_metrics, loc = _source_metrics(stamp, m, cov)
         metrics.update(source_metrics)
-    hosts = weigh_hosts(ctx, loc, metrics) if loc is not None else None
-    decision = decide(m, metrics, loc, p, stamp.pixel_scale_arcsec, hosts)
+    rivals = None
+    if loc is not None:
+        psf = metrics["psf_sigma_pixels"]
+        rivals = sector_rivals(ctx, loc, psf_sigma_pixels=psf, depth_ppm=metrics.get("aperture_sum_ppm"))
+    decision = decide(m, metrics, loc, p, stamp.pixel_scale_arcsec, rivals)
     return assemble(stamp, m, metrics, loc, decision, cov)
-
-
-def weigh_hosts(ctx: SectorContext, loc: Localization, metrics: dict[str, Any]) -> HostTable | None:
-    """The target's listed neighbours weighed as hosts of the source (:func:`vetcore.hosts.attribute_hosts`;
-    ``None`` without a neighbour list).
-
-    Flux shares use a Gaussian of this sector's fitted PSF core width on this
-    stamp's aperture; the depth is the ephemeris depth, else the aperture-summed
-    difference image's; no systematic error is added, the source covariance
-    already holds ``position_systematic_pixels``.
-    """
-    neighbours = ctx.target.neighbours
-    if neighbours is None:
-        return None
-    p = ctx.params
-    depth = ctx.ephemeris.depth_ppm
-    if depth is None or not math.isfinite(depth):
-        depth = metrics.get("aperture_sum_ppm")
-    return attribute_hosts(
-        target=ctx.target, neighbours=neighbours, offset_arcsec=loc.offset_arcsec,
-        covariance_arcsec2=loc.covariance_arcsec2, stamps=(ctx.stamp,), depth_ppm=depth,
-        search_radius_arcsec=p.host_search_radius_pixels * ctx.stamp.pixel_scale_arcsec,
-        psf_sigma_pixels=metrics["psf_sigma_pixels"], systematic_arcsec=0.0,
-        match_arcsec=p.neighbour_match_arcsec, max_depth=p.max_host_depth,
-    )  # fmt: skip
