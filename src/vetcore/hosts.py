@@ -53,6 +53,8 @@ __all__ = [
     "HostTable",
     "aperture_fractions",
     "attribute_hosts",
+    "named_ids",
+    "rivals_phrase",
     "sector_rivals",
 ]
 
@@ -372,3 +374,16 @@ def sector_rivals(
     rivals = table.feasible_within(east, north, loc.confusion_radius_arcsec(CONFUSION_NSIGMA))
     rivals += [c for c in table.likely_rivals(p.rival_host_probability) if c not in rivals]
     return sorted(rivals, key=lambda c: -c.probability)
+
+
+def named_ids(candidates: Sequence[HostCandidate], limit: int = 3) -> str:
+    """The first ``limit`` candidates' ids, comma-separated, with "…" when there are more."""
+    return ", ".join(c.id for c in candidates[:limit]) + (", …" if len(candidates) > limit else "")
+
+
+def rivals_phrase(rivals: Sequence[HostCandidate]) -> str:
+    """How a sector check names the :func:`sector_rivals` that keep it from calling a source on target."""
+    return (
+        f"{len(rivals)} listed star(s) that could produce the depth lie within that radius or are likely "
+        f"hosts ({named_ids(rivals)})"
+    )

@@ -7,7 +7,7 @@ import pytest
 
 from vet_centroid.centroids import flux_weighted_centroids
 from vet_centroid.local import local_differences
-from vetcore.testing import SyntheticStar, make_stamp, run_check
+from vetcore.testing import SyntheticStar, make_stamp, run_check, with_neighbours
 from vetcore.transits import WindowGeometry
 
 NEIGHBOUR = (SyntheticStar(), SyntheticStar(east_arcsec=1.5 * 21.0))  # 1.5 TESS pixels east
@@ -136,23 +136,14 @@ def test_a_listed_star_that_could_host_the_signal_blocks_the_pass():
     """As in V09: an on-target pass becomes inconclusive (NEIGHBOUR_NOT_EXCLUDED) when a listed star
     bright enough to produce the depth sits 1″ from the source, inside its confusion radius; a star
     that would need an eclipse deeper than 100 % does not block it."""
-    import attrs
-
-    from vetcore.neighbours import Neighbours, Star
-    from vetcore.sky import offset_to_sky
-
     case = make_stamp(snr=30, seed=2)
     alone = run_check("V08", case)
     assert alone.status.value == "pass"
-    target = case.stamp.target
     east = alone.metrics["source_ra_offset_arcsec"] + 1.0
     north = alone.metrics["source_dec_offset_arcsec"]
 
     def listing(mag):
-        ra, dec = offset_to_sky(east, north, target.ra, target.dec)
-        stars = [Star("T", target.ra, target.dec, 10.0), Star("C", float(ra), float(dec), mag)]
-        listed = attrs.evolve(target, neighbours=Neighbours(stars, source="test list"))
-        return attrs.evolve(case.stamp, target=listed)
+        return with_neighbours(case.stamp, ("T", 0.0, 0.0, 10.0), ("C", east, north, mag))
 
     near = run_check("V08", listing(11.0), case.ephemeris)
     assert near.status.value == "inconclusive" and "NEIGHBOUR_NOT_EXCLUDED" in near.flags

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 
-import attrs
 import numpy as np
 import pytest
 
 from vet_diffimg.plugin import CHECK
 from vetcore import Ephemeris, Scope, Status
-from vetcore.neighbours import Neighbours, Star
-from vetcore.sky import offset_to_sky
-from vetcore.testing import SyntheticStar, make_stamp, run_check
+from vetcore.testing import SyntheticStar, make_stamp, run_check, with_neighbours
 
 # small stamps and short series keep 100 realisations to a couple of seconds
 SMALL = {"shape": (9, 9), "span_days": 12.0, "cadence_seconds": 1800.0, "period": 2.3}
@@ -71,15 +68,11 @@ def test_a_listed_star_that_could_host_the_signal_blocks_the_pass():
     case = make_stamp(seed=3, snr=25.0, **SMALL)
     alone = run_check(CHECK, case)
     assert alone.status is Status.PASS and alone.metrics["confusion_radius_arcsec"] > 1.0
-    target = case.stamp.target
     east = alone.metrics["source_offset_east_arcsec"] + 1.0
     north = alone.metrics["source_offset_north_arcsec"]
 
     def listing(mag):
-        ra, dec = offset_to_sky(east, north, target.ra, target.dec)
-        stars = [Star("T", target.ra, target.dec, 10.0), Star("C", float(ra), float(dec), mag)]
-        listed = attrs.evolve(target, neighbours=Neighbours(stars, source="test list"))
-        return attrs.evolve(case.stamp, target=listed)
+        return with_neighbours(case.stamp, ("T", 0.0, 0.0, 10.0), ("C", east, north, mag))
 
     near = run_check(CHECK, listing(11.0), case.ephemeris)
     assert near.status is Status.INCONCLUSIVE and "NEIGHBOUR_NOT_EXCLUDED" in near.flags

@@ -16,6 +16,7 @@
   :mod:`vetcore.testing.recovery` scores reports against it.
 * :func:`run_check`: one check on one stamp (or one target), through the same
   runner as ``vetcore run`` (parameter validation, timing, error capture).
+* :func:`with_neighbours`: the same stamp with a neighbour list around its target.
 * :func:`shared_data`: the project's real data, or a skip (a failure under ``CI=true``).
 * pytest fixtures (:mod:`vetcore.testing.pytest_plugin`, loaded automatically):
   ``synthetic_case``, ``synthetic_sectors``, ``vetcore_plugin_manager``, ``run_check``.
@@ -65,6 +66,7 @@ __all__ = [
     "run_check",
     "save_npz",
     "shared_data",
+    "with_neighbours",
 ]
 
 _SYNTHETIC = {"SyntheticCase", "SyntheticStar", "SyntheticTruth", "make_sectors", "make_stamp", "make_wcs"}
@@ -87,6 +89,25 @@ def build_params(check: Check, overrides: Mapping[str, Any]) -> Params:
     from vetcore.config import Config
 
     return Config(checks={check.id: dict(overrides)}, source="run_check").params_for(check)
+
+
+def with_neighbours(stamp: Stamp, *rows: tuple[str, float, float, float]) -> Stamp:
+    """``stamp`` whose target carries a neighbour list (``Target.neighbours``) of ``rows``:
+    (id, east″, north″, mag) around the target's catalogue position."""
+    import attrs
+
+    from vetcore.neighbours import Neighbours, Star
+    from vetcore.sky import offset_to_sky
+
+    target = stamp.target
+    if target.ra is None or target.dec is None:
+        raise ValueError("with_neighbours needs a target with RA/Dec")
+    stars = []
+    for sid, east, north, mag in rows:
+        ra, dec = offset_to_sky(east, north, target.ra, target.dec)
+        stars.append(Star(sid, float(ra), float(dec), mag))
+    listed = attrs.evolve(target, neighbours=Neighbours(stars, source="test list"))
+    return attrs.evolve(stamp, target=listed)
 
 
 def _stamp_and_ephemeris(item: Any, ephemeris: Ephemeris | None) -> tuple[Stamp, Ephemeris | None]:

@@ -41,7 +41,7 @@ import numpy as np
 
 from vet_centroid.measure import CentroidMeasurement, measure
 from vetcore import CheckResult, Localization, Param, Params, SectorContext, Stamp, Status
-from vetcore.hosts import HOST_PARAMS, HostCandidate, sector_rivals
+from vetcore.hosts import HOST_PARAMS, HostCandidate, rivals_phrase, sector_rivals
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
 from vetcore.verdicts import CONFUSION_NSIGMA, OFF_TARGET, ON_TARGET, localization_verdict
 
@@ -233,11 +233,9 @@ def decide(
         )  # fmt: skip
     rivals = rivals_of(loc) if verdict == ON_TARGET and rivals_of is not None else None
     if rivals:
-        names = ", ".join(c.id for c in rivals[:3]) + (", …" if len(rivals) > 3 else "")
         return Decision(
             Status.INCONCLUSIVE, (*flags, "NEIGHBOUR_NOT_EXCLUDED"),
-            f"{reason}, but {len(rivals)} listed star(s) that could produce the depth lie within that radius "
-            f"or are likely hosts ({names}); {shift_text}", loc, **placed,
+            f"{reason}, but {rivals_phrase(rivals)}; {shift_text}", loc, **placed,
         )  # fmt: skip
     if verdict == ON_TARGET:
         return Decision(Status.PASS, tuple(flags), f"on target: {reason}; {shift_text}", loc, **placed)

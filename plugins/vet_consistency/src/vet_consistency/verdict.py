@@ -41,7 +41,7 @@ import numpy as np
 from vet_consistency.combine import add_systematic
 from vet_consistency.measure import Measurement, MethodSummary
 from vetcore import Params, Status
-from vetcore.hosts import TARGET, HostTable
+from vetcore.hosts import TARGET, HostTable, named_ids
 from vetcore.sky import mahalanobis
 from vetcore.verdicts import (
     CONFUSION_NSIGMA,
@@ -251,33 +251,29 @@ def decide(m: Measurement, hosts: HostTable | None, p: Params) -> Decision:
         )
     if rivals:
         flags.append("NEIGHBOUR_IN_CONFUSION_RADIUS")
-        names = ", ".join(r.id for r in rivals[:3]) + (", …" if len(rivals) > 3 else "")
         return done(
             INCONCLUSIVE,
             f"source within {radius:.0f}″ of the target: cannot distinguish it from {_stars(len(rivals))} "
-            f"within that radius that could produce the depth ({names}); {where}",
+            f"within that radius that could produce the depth ({named_ids(rivals)}); {where}",
             _host_id(hosts),
         )
-    likely = hosts.likely_rivals(p.rival_host_probability) if hosts is not None else []
-    if likely:
-        flags.append("NEIGHBOUR_LIKELY_HOST")
-        names = ", ".join(f"{c.id} ({c.probability:.0%})" for c in likely[:3])
-        return done(
-            INCONCLUSIVE,
-            f"inconclusive: {where}, but a listed star that could produce the depth is a likely host too "
-            f"({names})",
-            _host_id(hosts),
-        )
-    unexcluded = hosts.not_excluded(p.sigma_threshold) if hosts is not None else []
-    if unexcluded:
-        flags.append("NEIGHBOUR_NOT_EXCLUDED")
-        names = ", ".join(f"{c.id} ({c.offset_sigma:.1f}σ)" for c in unexcluded[:3])
-        return done(
-            INCONCLUSIVE,
-            f"inconclusive: {where}, but a listed star that could produce the depth lies within "
-            f"{p.sigma_threshold:g}σ of the source, where it would be named the host ({names})",
-            _host_id(hosts),
-        )
+    # listed stars that could produce the depth and are either likely hosts or not excluded
+    blocking = (
+        ("NEIGHBOUR_LIKELY_HOST", "is a likely host too",
+         hosts.likely_rivals(p.rival_host_probability), lambda c: f"{c.probability:.0%}"),
+        ("NEIGHBOUR_NOT_EXCLUDED",
+         f"lies within {p.sigma_threshold:g}σ of the source, where it would be named the host",
+         hosts.not_excluded(p.sigma_threshold), lambda c: f"{c.offset_sigma:.1f}σ"),
+    ) if hosts is not None else ()  # fmt: skip
+    for flag, what, stars, detail in blocking:
+        if stars:
+            flags.append(flag)
+            names = ", ".join(f"{c.id} ({detail(c)})" for c in stars[:3])
+            return done(
+                INCONCLUSIVE,
+                f"inconclusive: {where}, but a listed star that could produce the depth {what} ({names})",
+                _host_id(hosts),
+            )
     if hosts is None:
         checked = f"no neighbour list: stars within {radius:.0f}″ are not excluded by brightness"
     else:

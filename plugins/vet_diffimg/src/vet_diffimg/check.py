@@ -68,7 +68,7 @@ from vet_diffimg.localize import (
 from vet_diffimg.noise import pointing_response
 from vetcore import CheckResult, Ephemeris, Localization, Param, Params, SectorContext, Stamp, Status
 from vetcore.errors import DataError
-from vetcore.hosts import HOST_PARAMS, HostCandidate, sector_rivals
+from vetcore.hosts import HOST_PARAMS, HostCandidate, rivals_phrase, sector_rivals
 from vetcore.sky import mahalanobis, pixel_frame, pixel_to_offset
 from vetcore.transits import in_transit_mask, pointing_steps
 from vetcore.verdicts import CONFUSION_NSIGMA, OFF_TARGET, ON_TARGET, localization_verdict
@@ -497,11 +497,9 @@ def decide(
     )  # fmt: skip
     if verdict == ON_TARGET:
         if rivals:
-            names = ", ".join(c.id for c in rivals[:3]) + (", …" if len(rivals) > 3 else "")
             return Decision(
                 Status.INCONCLUSIVE, (*flags, "NEIGHBOUR_NOT_EXCLUDED"),
-                f"{reason}, but {len(rivals)} listed star(s) that could produce the depth lie within that "
-                f"radius or are likely hosts ({names}); {snr}", placed=True,
+                f"{reason}, but {rivals_phrase(rivals)}; {snr}", placed=True,
             )  # fmt: skip
         return Decision(Status.PASS, tuple(flags), f"on target: {reason}; {snr}", placed=True)
     if verdict != OFF_TARGET:
